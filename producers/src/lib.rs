@@ -1,0 +1,43 @@
+//! Nagare's write side: the Category, Product and Order aggregates (pure decide/apply logic,
+//! tested given/when/then with no I/O), and the command processor that owns command partitions
+//! as a consumer group, rebuilds their aggregates from snapshots and events, decides each
+//! command once, and writes events, the reply and the command offset together.
+
+use std::sync::Arc;
+
+use nagare_infra::EventLog;
+use nagare_schemas::topics::Topics;
+use tokio_util::sync::CancellationToken;
+
+/// Errors of the write side.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Infra(#[from] nagare_infra::Error),
+    #[error(transparent)]
+    Codec(#[from] nagare_schemas::codec::CodecError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How the command processor runs.
+#[derive(Clone, Debug)]
+pub struct ProcessorConfig {
+    /// The consumer group of command processors.
+    pub group: String,
+    /// Write a snapshot of an aggregate every this many of its events; `None`: never.
+    pub snapshot_every: Option<u64>,
+    /// Commands decided per durable write at most.
+    pub batch_size: usize,
+}
+
+/// Runs the command processor until `shutdown` is cancelled, then finishes the batch in hand.
+pub async fn run_command_processor(
+    log: Arc<dyn EventLog>,
+    topics: Topics,
+    config: ProcessorConfig,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let _ = (log, topics, config, shutdown);
+    unimplemented!("producers processor")
+}
