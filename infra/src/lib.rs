@@ -4,6 +4,7 @@
 //! must pass. Nothing here knows the shop domain: the log and the store carry bytes.
 
 pub mod log;
+pub mod partitioner;
 pub mod store;
 
 pub use log::{
