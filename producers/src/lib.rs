@@ -3,6 +3,12 @@
 //! as a consumer group, rebuilds their aggregates from snapshots and events, decides each
 //! command once, and writes events, the reply and the command offset together.
 
+pub mod aggregates;
+pub mod catalog;
+mod envelope;
+#[cfg(test)]
+mod test_framework;
+
 use std::sync::Arc;
 
 use nagare_infra::EventLog;
