@@ -9,6 +9,8 @@ mod registry;
 mod wire;
 
 #[cfg(test)]
+mod roundtrip_tests;
+#[cfg(test)]
 mod tests;
 
 pub use registry::{RecordKind, SchemaVersion};
