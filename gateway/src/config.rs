@@ -1,0 +1,47 @@
+//! What the gateway needs to run: its dependencies and its timeouts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nagare_consumers::{Progress, ReadModels};
+use nagare_infra::{EventLog, ReadStore};
+use nagare_schemas::topics::Topics;
+
+/// The components the gateway talks to, built by the binary.
+#[derive(Clone, Debug)]
+pub struct GatewayDeps {
+    /// Where commands are sent and replies are read.
+    pub log: Arc<dyn EventLog>,
+    /// Probed by readiness; queries go through `read_models`.
+    pub store: Arc<dyn ReadStore>,
+    pub read_models: ReadModels,
+    /// The projections' progress, for `consistency: STRONG`.
+    pub progress: Progress,
+    pub topics: Topics,
+}
+
+/// The gateway's timeouts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// How long a mutation waits for the command processor's reply before answering `TIMEOUT`.
+    pub command_timeout: Duration,
+    /// How long a `STRONG` mutation waits for the read models to show its events.
+    pub consistency_timeout: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            command_timeout: Duration::from_secs(10),
+            consistency_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// How long a graceful shutdown waits for in-flight requests: the longest a mutation can
+    /// legitimately take, plus a margin for writing its response.
+    pub fn drain_timeout(&self) -> Duration {
+        self.command_timeout + self.consistency_timeout + Duration::from_secs(2)
+    }
+}
