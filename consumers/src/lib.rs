@@ -1,19 +1,38 @@
 //! Nagare's read side: projections that consume the events topics as consumer groups and
 //! write read models (tables designed for their queries) into the `ReadStore`, each batch
 //! together with its checkpoint; and the read-model queries the gateway serves from.
+//!
+//! Three projections run, one per read-model family, each its own consumer group
+//! (`{group_prefix}{name}`) on one events topic:
+//!
+//! | projection   | topic            | tables |
+//! |--------------|------------------|--------|
+//! | `categories` | `events.category`| categories by id, listing of live categories |
+//! | `products`   | `events.product` | products by id, by category, listing of live products, product count per category |
+//! | `orders`     | `events.order`   | orders by id, by customer, by status, listing of all orders |
+//!
+//! A projection applies an event only when it is newer than the version its row records, so
+//! replaying a topic from any offset is harmless; it resumes from the checkpoints stored with
+//! its rows, not from the group's committed offsets.
 
+mod progress;
+mod projections;
 pub mod read_models;
 
+pub use progress::{Progress, ProjectionProgress};
 pub use read_models::ReadModels;
 pub use read_models::views::{
     CategoryView, OrderLineView, OrderStatus, OrderView, Page, PageRequest, ProductView,
 };
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use nagare_infra::{EventLog, Position, ReadStore};
+use nagare_infra::{EventLog, ReadStore};
 use nagare_schemas::topics::Topics;
 use tokio_util::sync::CancellationToken;
+
+use projections::{Projection, Runner};
 
 /// Errors of the read side.
 #[derive(Debug, thiserror::Error)]
@@ -40,35 +59,49 @@ pub struct ProjectionConfig {
     pub batch_size: usize,
 }
 
-/// How far the projections have got, shared between the projection tasks and the gateway
-/// (read-your-writes: wait until the read models show a mutation's events).
-#[derive(Clone, Debug)]
-pub struct Progress {
-    _private: (),
-}
-
-impl Progress {
-    pub fn new() -> Self {
-        unimplemented!("consumers progress")
-    }
-
-    /// Waits until every projection that consumes each position's topic has applied the event
-    /// at that position; `Error::Timeout` after `timeout`.
-    pub async fn wait_for(&self, positions: &[Position], timeout: Duration) -> Result<()> {
-        let _ = (positions, timeout);
-        unimplemented!("consumers progress")
-    }
-}
-
-/// Creates the read-model tables and runs every projection until `shutdown` is cancelled.
+/// Creates the read-model tables and runs every projection until `shutdown` is cancelled;
+/// returns once each has finished the batch in hand. A projection that fails restarts from
+/// its checkpoints; only a closed log ends `run_projections` with an error (the others are
+/// stopped first).
 pub async fn run_projections(
-    log: std::sync::Arc<dyn EventLog>,
-    store: std::sync::Arc<dyn ReadStore>,
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn ReadStore>,
     topics: Topics,
     config: ProjectionConfig,
     progress: Progress,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let _ = (log, store, topics, config, progress, shutdown);
-    unimplemented!("consumers projections")
+    for projection in Projection::ALL {
+        for table in projection.tables() {
+            store.ensure_table(table).await?;
+        }
+    }
+    let runners: Vec<Runner> = Projection::ALL
+        .into_iter()
+        .map(|projection| Runner {
+            projection,
+            group: format!("{}{}", config.group_prefix, projection.name()),
+            topics: vec![topics.events(projection.aggregate())],
+            batch_size: config.batch_size,
+            log: Arc::clone(&log),
+            store: Arc::clone(&store),
+            progress: progress.clone(),
+        })
+        .collect();
+    progress.register(
+        runners.iter().map(|r| (r.projection.name().to_owned(), r.topics.clone())).collect(),
+    );
+    // A projection that ends with an error stops the others, so the caller sees the failure.
+    let stop = shutdown.child_token();
+    let running = runners.into_iter().map(|runner| {
+        let stop = stop.clone();
+        async move {
+            let result = runner.run(stop.clone()).await;
+            if result.is_err() {
+                stop.cancel();
+            }
+            result
+        }
+    });
+    futures::future::join_all(running).await.into_iter().collect()
 }

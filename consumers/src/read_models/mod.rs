@@ -1,14 +1,40 @@
 //! Read-model queries: what the gateway asks of the store.
+//!
+//! Lookups by id read the by-id tables; listings read a page of index rows from the table that
+//! serves the query (see [`tables`]) and then the views by id with one `get_many`.
 
 pub mod views;
+
+mod cursor;
+mod paging;
+pub(crate) mod rows;
+pub(crate) mod tables;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use nagare_infra::ReadStore;
+use bytes::Bytes;
+use nagare_infra::{ReadStore, RowKey};
 
 use crate::Result;
+use paging::{IndexPage, RowFilter, scan_listing};
+use rows::{CategoryRow, CustomerOrderEntry, OrderRow, ProductRow};
+use tables::Order;
 use views::{CategoryView, OrderStatus, OrderView, Page, PageRequest, ProductView};
+
+/// Every read-model table, for operators and rebuilds (which truncate them and replay).
+pub const TABLES: &[&str] = &[
+    tables::CATEGORIES,
+    tables::CATEGORY_LISTING,
+    tables::CATEGORY_PRODUCT_COUNTS,
+    tables::PRODUCTS,
+    tables::PRODUCTS_BY_CATEGORY,
+    tables::PRODUCT_LISTING,
+    tables::ORDERS,
+    tables::ORDERS_BY_CUSTOMER,
+    tables::ORDER_LISTING,
+    tables::ORDERS_BY_STATUS,
+];
 
 /// The queries over the read models. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -21,32 +47,38 @@ impl ReadModels {
         Self { store }
     }
 
+    /// A live category; `None` for unknown, deleted or malformed ids.
     pub async fn category(&self, id: &str) -> Result<Option<CategoryView>> {
-        let _ = (&self.store, id);
-        unimplemented!()
+        let Some(id) = tables::entity_bytes(id) else { return Ok(None) };
+        Ok(self.load_categories(&[id]).await?.pop().flatten())
     }
 
     /// Categories by id, for DataLoaders; missing ids are absent from the map.
     pub async fn categories_by_id(&self, ids: &[String]) -> Result<HashMap<String, CategoryView>> {
-        let _ = ids;
-        unimplemented!()
+        let (asked, keys) = parse_ids(ids);
+        let found = self.load_categories(&keys).await?;
+        Ok(keyed_by_asked_id(asked, found))
     }
 
     /// All categories, oldest first.
     pub async fn categories(&self, page: PageRequest) -> Result<Page<CategoryView>> {
-        let _ = page;
-        unimplemented!()
+        let index = self.listing(tables::CATEGORY_LISTING, tables::ALL, &page, None).await?;
+        let ids = listed_ids(&index, Order::OldestFirst);
+        let views = self.load_categories(&ids).await?;
+        Ok(into_page(index, views))
     }
 
+    /// A product, deleted ones included (they carry `deleted: true`).
     pub async fn product(&self, id: &str) -> Result<Option<ProductView>> {
-        let _ = id;
-        unimplemented!()
+        let Some(id) = tables::entity_bytes(id) else { return Ok(None) };
+        Ok(self.load_products(&[id]).await?.pop().flatten())
     }
 
     /// Products by id, for DataLoaders; missing ids are absent from the map.
     pub async fn products_by_id(&self, ids: &[String]) -> Result<HashMap<String, ProductView>> {
-        let _ = ids;
-        unimplemented!()
+        let (asked, keys) = parse_ids(ids);
+        let found = self.load_products(&keys).await?;
+        Ok(keyed_by_asked_id(asked, found))
     }
 
     /// Live products, oldest first; only those of one category when `category_id` is given.
@@ -55,23 +87,139 @@ impl ReadModels {
         category_id: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<ProductView>> {
-        let _ = (category_id, page);
-        unimplemented!()
+        let index = match category_id {
+            None => self.listing(tables::PRODUCT_LISTING, tables::ALL, &page, None).await?,
+            Some(category_id) => {
+                let Some(category) = tables::entity_bytes(category_id) else {
+                    // Check the cursor all the same: a bad one is an error whatever the filter.
+                    return empty_page(&page);
+                };
+                self.listing(tables::PRODUCTS_BY_CATEGORY, &category, &page, None).await?
+            }
+        };
+        let ids = listed_ids(&index, Order::OldestFirst);
+        let views = self.load_products(&ids).await?;
+        Ok(into_page(index, views))
     }
 
     pub async fn order(&self, id: &str) -> Result<Option<OrderView>> {
-        let _ = id;
-        unimplemented!()
+        let Some(id) = tables::entity_bytes(id) else { return Ok(None) };
+        Ok(self.load_orders(&[id]).await?.pop().flatten())
     }
 
-    /// Orders, newest first, filtered by customer and/or status.
+    /// Orders, newest first, filtered by customer and/or status. With both filters the
+    /// customer's listing is scanned and its rows filtered by the status they carry.
     pub async fn orders(
         &self,
         customer_id: Option<&str>,
         status: Option<OrderStatus>,
         page: PageRequest,
     ) -> Result<Page<OrderView>> {
-        let _ = (customer_id, status, page);
-        unimplemented!()
+        let index = match (customer_id, status) {
+            (None, None) => self.listing(tables::ORDER_LISTING, tables::ALL, &page, None).await?,
+            (None, Some(status)) => {
+                let partition = tables::status_partition(status);
+                self.listing(tables::ORDERS_BY_STATUS, &partition, &page, None).await?
+            }
+            (Some(customer), None) => {
+                let partition = tables::customer_partition(customer);
+                self.listing(tables::ORDERS_BY_CUSTOMER, &partition, &page, None).await?
+            }
+            (Some(customer), Some(status)) => {
+                let partition = tables::customer_partition(customer);
+                let has_status = move |value: &[u8]| -> Result<bool> {
+                    let entry: CustomerOrderEntry =
+                        rows::decode(tables::ORDERS_BY_CUSTOMER, value)?;
+                    Ok(entry.status == status)
+                };
+                let filter: RowFilter<'_> = &has_status;
+                self.listing(tables::ORDERS_BY_CUSTOMER, &partition, &page, Some(filter)).await?
+            }
+        };
+        let ids = listed_ids(&index, Order::NewestFirst);
+        let views = self.load_orders(&ids).await?;
+        Ok(into_page(index, views))
     }
+
+    async fn listing(
+        &self,
+        table: &str,
+        partition: &[u8],
+        page: &PageRequest,
+        filter: Option<RowFilter<'_>>,
+    ) -> Result<IndexPage> {
+        scan_listing(self.store.as_ref(), table, partition, page, filter).await
+    }
+
+    /// Live categories with their product counts, in the order of `ids`.
+    async fn load_categories(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<CategoryView>>> {
+        let keys: Vec<RowKey> = ids.iter().map(tables::by_id).collect();
+        let rows = self.store.get_many(tables::CATEGORIES, &keys).await?;
+        let counts = self.store.get_many(tables::CATEGORY_PRODUCT_COUNTS, &keys).await?;
+        rows.into_iter()
+            .zip(counts)
+            .map(|(row, count)| {
+                let Some(row) = decode_opt::<CategoryRow>(tables::CATEGORIES, row)? else {
+                    return Ok(None);
+                };
+                if row.deleted {
+                    return Ok(None);
+                }
+                let count = decode_opt::<i64>(tables::CATEGORY_PRODUCT_COUNTS, count)?;
+                Ok(Some(row.into_view(count.unwrap_or(0))))
+            })
+            .collect()
+    }
+
+    async fn load_products(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<ProductView>>> {
+        let keys: Vec<RowKey> = ids.iter().map(tables::by_id).collect();
+        let rows = self.store.get_many(tables::PRODUCTS, &keys).await?;
+        rows.into_iter()
+            .map(|row| Ok(decode_opt::<ProductRow>(tables::PRODUCTS, row)?.map(ProductView::from)))
+            .collect()
+    }
+
+    async fn load_orders(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<OrderView>>> {
+        let keys: Vec<RowKey> = ids.iter().map(tables::by_id).collect();
+        let rows = self.store.get_many(tables::ORDERS, &keys).await?;
+        rows.into_iter()
+            .map(|row| Ok(decode_opt::<OrderRow>(tables::ORDERS, row)?.map(OrderView::from)))
+            .collect()
+    }
+}
+
+fn decode_opt<T: serde::de::DeserializeOwned>(
+    table: &str,
+    row: Option<Bytes>,
+) -> Result<Option<T>> {
+    row.map(|bytes| rows::decode(table, &bytes)).transpose()
+}
+
+/// The ids that parse, each with the text it was asked by (malformed ids cannot exist).
+fn parse_ids(ids: &[String]) -> (Vec<&String>, Vec<[u8; 16]>) {
+    ids.iter().filter_map(|id| Some((id, tables::entity_bytes(id)?))).unzip()
+}
+
+fn keyed_by_asked_id<T>(asked: Vec<&String>, found: Vec<Option<T>>) -> HashMap<String, T> {
+    asked.into_iter().zip(found).filter_map(|(id, view)| Some((id.clone(), view?))).collect()
+}
+
+fn listed_ids(index: &IndexPage, order: Order) -> Vec<[u8; 16]> {
+    index.rows.iter().filter_map(|(key, _)| tables::id_of_listing_key(key, order)).collect()
+}
+
+/// Pairs index rows with their views. Index rows and entity rows are written in one batch, so
+/// a row without its entity cannot normally occur; one that does is left out of the page.
+fn into_page<T>(index: IndexPage, views: Vec<Option<T>>) -> Page<T> {
+    let keys = index.rows.iter().filter(|(key, _)| key.len() == tables::LISTING_KEY_LEN);
+    let items =
+        keys.zip(views).filter_map(|((key, _), view)| Some((cursor::encode(key), view?))).collect();
+    Page { items, has_next_page: index.has_next_page }
+}
+
+fn empty_page<T>(page: &PageRequest) -> Result<Page<T>> {
+    if let Some(after) = &page.after {
+        cursor::decode(after)?;
+    }
+    Ok(Page { items: Vec::new(), has_next_page: false })
 }

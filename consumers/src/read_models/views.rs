@@ -39,6 +39,32 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] = [
+        OrderStatus::Pending,
+        OrderStatus::StockReserved,
+        OrderStatus::Paid,
+        OrderStatus::Confirmed,
+        OrderStatus::Cancelled,
+    ];
+
+    /// The status's name in the GraphQL API (`PENDING`, `STOCK_RESERVED`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::StockReserved => "STOCK_RESERVED",
+            OrderStatus::Paid => "PAID",
+            OrderStatus::Confirmed => "CONFIRMED",
+            OrderStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// The status with this API name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLineView {
     pub product_id: String,
