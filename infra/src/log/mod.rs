@@ -10,6 +10,9 @@ use bytes::Bytes;
 
 use crate::Result;
 
+#[cfg(feature = "embedded")]
+pub mod embedded;
+
 /// A position in a partition. Offsets start at 0 and grow by one per record, as in Kafka.
 pub type Offset = u64;
 
