@@ -30,7 +30,7 @@ impl ValidationError {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
-#[serde(transparent)]
+#[serde(into = "i64", try_from = "i64")]
 pub struct Money(i64);
 
 impl Money {
@@ -66,6 +66,21 @@ impl Money {
     }
 }
 
+// Deserialising validates like `parse`: snapshots and other stored copies come from outside too.
+impl TryFrom<i64> for Money {
+    type Error = ValidationError;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        Money::yen("amount", value)
+    }
+}
+
+impl From<Money> for i64 {
+    fn from(value: Money) -> Self {
+        value.0
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "¥{}", self.0)
@@ -89,12 +104,18 @@ impl EntityId {
         EntityId(Uuid::new_v5(&NAGARE_NAMESPACE, command_id.as_bytes()))
     }
 
+    /// Accepts the hyphenated form (`8-4-4-4-12` hex digits, either case, surrounding white space
+    /// ignored) only: the braced, URN and bare-hex forms the `uuid` crate also reads would name
+    /// the same aggregate under a different log key, and so a different partition.
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
-        Uuid::parse_str(text.trim()).map(EntityId).map_err(|_| {
+        let trimmed = text.trim();
+        let uuid = (trimmed.len() == 36).then(|| Uuid::try_parse(trimmed).ok()).flatten();
+        uuid.map(EntityId).ok_or_else(|| {
             ValidationError::new(
                 field,
                 format!(
-                    "must be a UUID such as 0192f0c1-7a5e-7d2c-9b1e-3c4d5e6f7a8b (got {text:?})"
+                    "must be a UUID such as 0192f0c1-7a5e-7d2c-9b1e-3c4d5e6f7a8b (got {})",
+                    echo(text)
                 ),
             )
         })
@@ -125,6 +146,17 @@ impl fmt::Display for EntityId {
     }
 }
 
+/// The refused input, quoted and cut short, so an error never repeats a megabyte back.
+fn echo(text: &str) -> String {
+    const MAX_ECHO_CHARS: usize = 60;
+    if text.chars().count() <= MAX_ECHO_CHARS {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX_ECHO_CHARS).collect();
+        format!("{head:?}…")
+    }
+}
+
 /// Namespace for ids derived from client idempotency keys.
 const NAGARE_NAMESPACE: Uuid = Uuid::from_u128(0x6e61_6761_7265_4e41_4741_5245_0000_0001);
 
@@ -149,10 +181,10 @@ fn bounded_text(
 }
 
 macro_rules! text_value {
-    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $min:expr, $max:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[serde(into = "String", try_from = "String")]
         pub struct $name(String);
 
         impl $name {
@@ -177,29 +209,44 @@ macro_rules! text_value {
                 f.write_str(&self.0)
             }
         }
+
+        // Deserialising validates like `parse`: stored copies come from outside too.
+        impl TryFrom<String> for $name {
+            type Error = ValidationError;
+
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                $name::parse($field, &text)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
     };
 }
 
 text_value!(
     /// A product's name: 1 to 100 characters after trimming.
-    ProductName, 1, 100
+    ProductName, "name", 1, 100
 );
 text_value!(
     /// A category's name: 1 to 50 characters after trimming.
-    CategoryName, 1, 50
+    CategoryName, "name", 1, 50
 );
 text_value!(
     /// Free text describing a product or category: at most 2,000 characters.
-    Description, 0, 2000
+    Description, "description", 0, 2000
 );
 text_value!(
     /// Why an order was cancelled: 1 to 500 characters.
-    Reason, 1, 500
+    Reason, "reason", 1, 500
 );
 
 /// A positive number of items, at most one million per command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "u32", try_from = "i64")]
 pub struct Quantity(u32);
 
 impl Quantity {
@@ -224,7 +271,7 @@ impl Quantity {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
-#[serde(transparent)]
+#[serde(into = "u32", try_from = "i64")]
 pub struct StockLevel(u32);
 
 impl StockLevel {
@@ -244,3 +291,35 @@ impl StockLevel {
         self.0
     }
 }
+
+// Deserialising validates like `parse`: snapshots and other stored copies come from outside too.
+impl TryFrom<i64> for Quantity {
+    type Error = ValidationError;
+
+    fn try_from(n: i64) -> Result<Self, Self::Error> {
+        Quantity::parse("quantity", n)
+    }
+}
+
+impl From<Quantity> for u32 {
+    fn from(value: Quantity) -> Self {
+        value.0
+    }
+}
+
+impl TryFrom<i64> for StockLevel {
+    type Error = ValidationError;
+
+    fn try_from(n: i64) -> Result<Self, Self::Error> {
+        StockLevel::parse("stock", n)
+    }
+}
+
+impl From<StockLevel> for u32 {
+    fn from(value: StockLevel) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -117,17 +117,15 @@ fn stock_event() -> impl Strategy<Value = ProductEvent> {
         (id(), any::<i32>(), any::<i32>()).prop_map(|(product_id, quantity, stock)| {
             ProductEvent::StockAdded(StockAdded { product_id, quantity, stock })
         }),
-        (id(), id(), counts.clone()).prop_map(
-            |(product_id, order_id, (quantity, stock, reserved))| {
-                ProductEvent::StockReserved(StockReserved {
-                    product_id,
-                    order_id,
-                    quantity,
-                    stock,
-                    reserved,
-                })
-            }
-        ),
+        (id(), id(), counts).prop_map(|(product_id, order_id, (quantity, stock, reserved))| {
+            ProductEvent::StockReserved(StockReserved {
+                product_id,
+                order_id,
+                quantity,
+                stock,
+                reserved,
+            })
+        }),
         (id(), id(), any::<i32>(), any::<i32>(), text()).prop_map(
             |(product_id, order_id, requested, available, reason)| {
                 ProductEvent::StockReservationRejected(StockReservationRejected {
