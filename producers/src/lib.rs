@@ -5,9 +5,14 @@
 
 pub mod aggregates;
 pub mod catalog;
-mod envelope;
+pub mod envelope;
+mod processor;
+pub mod receipts;
+pub mod snapshot;
 #[cfg(test)]
 mod test_framework;
+
+pub use processor::{AggregateEntry, AggregateKey, PartitionState, rebuild_partition};
 
 use std::sync::Arc;
 
@@ -22,6 +27,9 @@ pub enum Error {
     Infra(#[from] nagare_infra::Error),
     #[error(transparent)]
     Codec(#[from] nagare_schemas::codec::CodecError),
+    /// The topics are not laid out as the processor needs them.
+    #[error("topic layout: {0}")]
+    Topology(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -31,7 +39,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct ProcessorConfig {
     /// The consumer group of command processors.
     pub group: String,
-    /// Write a snapshot of an aggregate every this many of its events; `None`: never.
+    /// Once this many events have been written in a command partition since its last snapshot,
+    /// snapshot every aggregate of the partition changed since then; `None`: never (see
+    /// [`snapshot`]). Any interval, or none, rebuilds the same state.
     pub snapshot_every: Option<u64>,
     /// Commands decided per durable write at most.
     pub batch_size: usize,
@@ -44,6 +54,5 @@ pub async fn run_command_processor(
     config: ProcessorConfig,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let _ = (log, topics, config, shutdown);
-    unimplemented!("producers processor")
+    processor::run(log, topics, config, shutdown).await
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use nagare_infra::{EventLog, Offset, TopicPartition};
 use nagare_schemas::codec;
-use nagare_schemas::events::{AggregateType, Event};
+use nagare_schemas::events::AggregateType;
 use nagare_schemas::metadata;
 use nagare_schemas::topics::Topics;
 
@@ -55,9 +55,9 @@ impl CatalogFeed {
         &self.catalog
     }
 
-    /// Applies an event the processor has just decided, ahead of reading it back.
-    pub fn apply_decided(&mut self, event: &Event, version: u64) {
-        self.catalog.apply(event, version);
+    /// For applying the events the processor has just decided, ahead of reading them back.
+    pub fn catalog_mut(&mut self) -> &mut Catalog {
+        &mut self.catalog
     }
 
     /// Forgets everything: after a failed append the catalog may hold events that never became

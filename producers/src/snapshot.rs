@@ -1,0 +1,133 @@
+//! Snapshots: bounded restart cost for a command partition.
+//!
+//! Design. The snapshots topic (compacted, partitioned like `commands`) holds, in partition `p`:
+//! - per-aggregate records, key = aggregate id, value = the aggregate's state, version and
+//!   receipts as versioned JSON (snapshots are internal, so no Avro schema);
+//! - a marker, key [`MARKER_KEY`], value = the offsets of `p` in each events topic such that
+//!   *every aggregate changed before those offsets has a snapshot earlier in this partition*.
+//!
+//! With `snapshot_every = Some(n)`, once `n` events have been written in a partition since the
+//! last marker, the batch that crosses the line also writes a snapshot of every aggregate changed
+//! since that marker, then a new marker holding the events offsets *at the start of the batch*
+//! (conservative: the batch's own events are re-read on rebuild and skipped by version). All of
+//! it goes in the same append as the batch's events. By induction the marker's promise holds;
+//! compaction only drops a snapshot when a newer one of the same aggregate exists.
+//!
+//! Rebuild reads snapshot partition `p`, keeps the newest snapshot per aggregate and the last
+//! marker, then reads each events topic from the marker's offset, skipping every event whose
+//! version the aggregate already has. A snapshot is an exact state, never a summary, so the
+//! result does not depend on the interval: every `n`, or none at all (then the rebuild replays
+//! from the last marker, or from the beginning), gives the same state. Restart cost is bounded
+//! by `n` plus one batch of events, and by the size of the (compacted) snapshot partition.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use nagare_infra::{Offset, OutgoingRecord, Record};
+use nagare_schemas::events::AggregateType;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregates::AnyAggregate;
+use crate::envelope::now_ms;
+use crate::receipts::Receipts;
+
+/// The snapshot format written now; readers skip records of other formats.
+pub const FORMAT: u32 = 1;
+
+/// The key of the per-partition marker (never a UUID, so never an aggregate id).
+pub const MARKER_KEY: &str = "nagare.snapshot-marker";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AggregateSnapshot {
+    pub aggregate_type: AggregateType,
+    pub aggregate_id: String,
+    pub version: u64,
+    pub state: AnyAggregate,
+    pub receipts: Receipts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionMarker {
+    /// Events topic name -> the offset (of this partition) from which rebuild must read.
+    pub events: BTreeMap<String, Offset>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum SnapshotRecord {
+    Aggregate(Box<AggregateSnapshot>),
+    Marker(PartitionMarker),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    format: u32,
+    record: serde_json::Value,
+}
+
+impl SnapshotRecord {
+    /// The record for snapshot partition `partition` of `topic`.
+    pub fn to_outgoing(&self, topic: &str, partition: u32) -> Result<OutgoingRecord, String> {
+        let key = match self {
+            SnapshotRecord::Aggregate(s) => s.aggregate_id.as_str(),
+            SnapshotRecord::Marker(_) => MARKER_KEY,
+        };
+        let record = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        let value =
+            serde_json::to_vec(&Envelope { format: FORMAT, record }).map_err(|e| e.to_string())?;
+        Ok(OutgoingRecord {
+            topic: topic.to_owned(),
+            partition: Some(partition),
+            record: Record {
+                key: Some(Bytes::copy_from_slice(key.as_bytes())),
+                value: Some(Bytes::from(value)),
+                headers: Vec::new(),
+                timestamp_ms: now_ms(),
+            },
+        })
+    }
+
+    /// Reads a snapshot record; `None` for a tombstone, another format, or garbage (with why).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Option<Self>, String> {
+        let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if envelope.format != FORMAT {
+            return Ok(None);
+        }
+        serde_json::from_value(envelope.record).map(Some).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregates::Category;
+
+    #[test]
+    fn round_trips_and_keys_records() {
+        let snapshot = SnapshotRecord::Aggregate(Box::new(AggregateSnapshot {
+            aggregate_type: AggregateType::Category,
+            aggregate_id: "id-1".into(),
+            version: 3,
+            state: AnyAggregate::Category(Category { name: "Tea".into(), ..Category::default() }),
+            receipts: Receipts::default(),
+        }));
+        let out = snapshot.to_outgoing("snapshots", 2).map_err(|e| e.to_string());
+        let Ok(out) = out else { panic!("{out:?}") };
+        assert_eq!(out.partition, Some(2));
+        assert_eq!(out.record.key.as_deref(), Some(&b"id-1"[..]));
+        let value = out.record.value.unwrap_or_default();
+        assert_eq!(SnapshotRecord::from_bytes(&value), Ok(Some(snapshot)));
+
+        let marker = SnapshotRecord::Marker(PartitionMarker {
+            events: BTreeMap::from([("e".to_owned(), 7)]),
+        });
+        let Ok(out) = marker.to_outgoing("snapshots", 0) else { panic!() };
+        assert_eq!(out.record.key.as_deref(), Some(MARKER_KEY.as_bytes()));
+    }
+
+    #[test]
+    fn other_formats_are_skipped_and_garbage_is_an_error() {
+        assert_eq!(SnapshotRecord::from_bytes(br#"{"format":99,"record":{}}"#), Ok(None));
+        assert!(SnapshotRecord::from_bytes(b"\xff not json").is_err());
+    }
+}
