@@ -64,11 +64,19 @@ fn describe(message: &str, request_level: bool) -> (ErrorCode, Option<String>, O
         return (ErrorCode::LimitExceeded, None, Some(clearer));
     }
     if let Some(rest) = message.strip_prefix("Invalid value for argument ") {
-        let path = first_quoted(rest);
-        let field = path.map(api_field);
+        let reason = after_path(rest);
+        // A missing or unknown input field is named in the reason, not in the path.
+        let inner = ["field ", "unknown field "]
+            .iter()
+            .find(|prefix| reason.starts_with(*prefix))
+            .and_then(|_| first_quoted(reason));
+        let field = first_quoted(rest).map(|path| match inner {
+            Some(inner) => api_field(&format!("{path}.{inner}")),
+            None => api_field(path),
+        });
         let clearer = match (&field, rest.contains("expected type \"Yen\"")) {
             (Some(field), true) => Some(format!("{field} must be {YEN_RULE}")),
-            (Some(field), false) => Some(format!("{field}: {}", after_path(rest))),
+            (Some(field), false) => Some(format!("{field}: {reason}")),
             (None, _) => None,
         };
         return (ErrorCode::ValidationFailed, field, clearer);
@@ -148,6 +156,21 @@ mod tests {
         assert_eq!(code, ErrorCode::ValidationFailed);
         assert_eq!(field.as_deref(), Some("lines[1].quantity"));
         assert_eq!(message.as_deref(), Some(r#"lines[1].quantity: expected type "Int""#));
+    }
+
+    #[test]
+    fn a_missing_input_field_is_named() {
+        let (code, field, _) = describe(
+            r#"Invalid value for argument "input", field "name" of type "String!" is required but not provided"#,
+            true,
+        );
+        assert_eq!(code, ErrorCode::ValidationFailed);
+        assert_eq!(field.as_deref(), Some("name"));
+        let (_, field, _) = describe(
+            r#"Invalid value for argument "input.lines.2", unknown field "qty" of type "OrderLineInput""#,
+            true,
+        );
+        assert_eq!(field.as_deref(), Some("lines[2].qty"));
     }
 
     #[test]
