@@ -3,12 +3,14 @@
 //! key) — their backends, chosen by URL in [`connect`], and the conformance suites every backend
 //! must pass. Nothing here knows the shop domain: the log and the store carry bytes.
 
+pub mod connect;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod log;
 pub mod partitioner;
 pub mod store;
 
+pub use connect::{open_log, open_store};
 pub use log::{
     Cleanup, EventLog, GroupCommit, GroupConsumer, GroupEvent, LogCapabilities, LogReader, Offset,
     OutgoingRecord, Position, Record, StoredRecord, TopicPartition, TopicSpec, TopicStatus,

@@ -12,6 +12,9 @@ use bytes::Bytes;
 use crate::Result;
 use crate::log::{Offset, TopicPartition};
 
+#[cfg(feature = "embedded")]
+pub mod embedded;
+
 /// A row's address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RowKey {

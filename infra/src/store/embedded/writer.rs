@@ -1,0 +1,165 @@
+//! The single writer of the embedded store, with group commit: concurrent `write` calls that
+//! queue up while an fsync is under way are merged into the next engine batch and share its
+//! fsync. Each caller's batch stays whole (rows and checkpoints together), and a caller is
+//! answered only once its batch is durable.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::RwLock;
+use tokio::sync::{mpsc, oneshot};
+
+use super::keys;
+use crate::embedded::storage_error;
+use crate::{Error, Result};
+
+/// Bounds one group commit, so a flood of writes cannot build an unbounded batch.
+const MAX_GROUP_ENTRIES: usize = 100_000;
+const QUEUE_DEPTH: usize = 1024;
+
+/// Which keyspace an entry belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Target {
+    Rows,
+    Checkpoints,
+}
+
+/// One key to set (`Some`) or remove (`None`).
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) target: Target,
+    pub(super) key: Vec<u8>,
+    pub(super) value: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+pub(super) enum StoreRequest {
+    Write { entries: Vec<Entry>, reply: oneshot::Sender<Result<()>> },
+    EnsureTable { table: String, reply: oneshot::Sender<Result<()>> },
+    Truncate { table: String, reply: oneshot::Sender<Result<()>> },
+}
+
+/// What the writer thread works on.
+pub(super) struct StoreParts {
+    pub(super) db: fjall::Database,
+    pub(super) tables_keyspace: fjall::Keyspace,
+    pub(super) rows: fjall::Keyspace,
+    pub(super) checkpoints: fjall::Keyspace,
+    pub(super) tables: Arc<RwLock<HashSet<String>>>,
+}
+
+/// The handle to the writer thread; dropping it stops the thread and waits for it.
+#[derive(Debug)]
+pub(super) struct StoreWriter {
+    queue: Option<mpsc::Sender<StoreRequest>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StoreWriter {
+    pub(super) fn start(parts: StoreParts) -> Result<Self> {
+        let (queue, requests) = mpsc::channel(QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("nagare-store-writer".into())
+            .spawn(move || run(parts, requests))?;
+        Ok(Self { queue: Some(queue), thread: Some(thread) })
+    }
+
+    /// Sends a request and waits for its answer.
+    pub(super) async fn call(
+        &self,
+        request: impl FnOnce(oneshot::Sender<Result<()>>) -> StoreRequest,
+    ) -> Result<()> {
+        let queue = self.queue.as_ref().ok_or(Error::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        queue.send(request(reply)).await.map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the embedded store writer thread panicked");
+        }
+    }
+}
+
+fn run(parts: StoreParts, mut requests: mpsc::Receiver<StoreRequest>) {
+    while let Some(first) = requests.blocking_recv() {
+        let mut entries = Vec::new();
+        let mut replies = Vec::new();
+        let mut next = Some(first);
+        while let Some(request) = next.take() {
+            match request {
+                StoreRequest::Write { entries: more, reply } => {
+                    entries.extend(more);
+                    replies.push(reply);
+                }
+                // Rare operations: commit what is pending, then run them alone, in order.
+                StoreRequest::EnsureTable { table, reply } => {
+                    commit(&parts, std::mem::take(&mut entries), std::mem::take(&mut replies));
+                    let _ = reply.send(ensure_table(&parts, table));
+                }
+                StoreRequest::Truncate { table, reply } => {
+                    commit(&parts, std::mem::take(&mut entries), std::mem::take(&mut replies));
+                    let _ = reply.send(truncate(&parts, &table));
+                }
+            }
+            if entries.len() < MAX_GROUP_ENTRIES {
+                next = requests.try_recv().ok();
+            }
+        }
+        commit(&parts, entries, replies);
+    }
+}
+
+fn durable_batch(parts: &StoreParts) -> fjall::OwnedWriteBatch {
+    parts.db.batch().durability(Some(fjall::PersistMode::SyncAll))
+}
+
+fn commit(parts: &StoreParts, entries: Vec<Entry>, replies: Vec<oneshot::Sender<Result<()>>>) {
+    if replies.is_empty() {
+        return;
+    }
+    let mut batch = durable_batch(parts);
+    for entry in entries {
+        let keyspace = match entry.target {
+            Target::Rows => &parts.rows,
+            Target::Checkpoints => &parts.checkpoints,
+        };
+        match entry.value {
+            Some(value) => batch.insert(keyspace, entry.key, value),
+            None => batch.remove(keyspace, entry.key),
+        }
+    }
+    let outcome = batch.commit().map_err(|error| storage_error(error).to_string());
+    if let Err(message) = &outcome {
+        tracing::error!(%message, "embedded store commit failed");
+    }
+    for reply in replies {
+        let _ = reply.send(outcome.clone().map_err(Error::Storage));
+    }
+}
+
+fn ensure_table(parts: &StoreParts, table: String) -> Result<()> {
+    if parts.tables.read().contains(&table) {
+        return Ok(());
+    }
+    let mut batch = durable_batch(parts);
+    batch.insert(&parts.tables_keyspace, table.as_bytes(), b"".as_slice());
+    batch.commit().map_err(storage_error)?;
+    parts.tables.write().insert(table);
+    Ok(())
+}
+
+fn truncate(parts: &StoreParts, table: &str) -> Result<()> {
+    let mut batch = durable_batch(parts);
+    for entry in parts.rows.prefix(keys::table_prefix(table)) {
+        batch.remove(&parts.rows, entry.key().map_err(storage_error)?);
+    }
+    batch.commit().map_err(storage_error)
+}
