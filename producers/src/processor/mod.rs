@@ -113,7 +113,7 @@ impl Processor {
                 Err(nagare_infra::Error::Closed) => break,
                 Err(error) => {
                     tracing::warn!(%error, "reading commands failed; retrying");
-                    if !self.pause(&mut backoff).await {
+                    if !pause(&self.shutdown, &mut backoff).await {
                         break;
                     }
                     continue;
@@ -187,7 +187,7 @@ impl Processor {
                 }
                 Err(error) => {
                     tracing::warn!(%error, %tp, "rebuilding the partition failed; retrying");
-                    if !self.pause(&mut backoff).await {
+                    if !pause(&self.shutdown, &mut backoff).await {
                         return false;
                     }
                 }
@@ -214,7 +214,7 @@ impl Processor {
                 }
                 Err(error) => {
                     tracing::warn!(%error, %tp, "repositioning failed; retrying");
-                    if !self.pause(&mut backoff).await {
+                    if !pause(&self.shutdown, &mut backoff).await {
                         return;
                     }
                 }
@@ -222,15 +222,15 @@ impl Processor {
         }
         self.load_partition(tp).await;
     }
+}
 
-    /// Waits out a backoff step; false if shutdown came first.
-    async fn pause(&self, backoff: &mut Duration) -> bool {
-        let wait = *backoff;
-        *backoff = (*backoff * 2).min(MAX_BACKOFF);
-        tokio::select! {
-            () = self.shutdown.cancelled() => false,
-            () = tokio::time::sleep(wait) => true,
-        }
+/// Waits out a backoff step; false if shutdown came first.
+async fn pause(shutdown: &CancellationToken, backoff: &mut Duration) -> bool {
+    let wait = *backoff;
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(wait) => true,
     }
 }
 

@@ -71,9 +71,8 @@ impl PartitionState {
         true
     }
 
-    /// A fingerprint of the domain state (aggregates, versions, receipts), for comparing two
-    /// rebuilds regardless of snapshot bookkeeping.
-    #[cfg(test)]
+    /// Every aggregate in id order: the domain state (states, versions, receipts) without the
+    /// snapshot bookkeeping, so two rebuilds can be compared.
     pub fn aggregates_sorted(&self) -> Vec<(&AggregateKey, &AggregateEntry)> {
         let mut all: Vec<_> = self.aggregates.iter().collect();
         all.sort_by(|a, b| a.0.cmp(b.0));
