@@ -306,3 +306,37 @@ async fn snapshots_every_1_every_3_or_never_rebuild_the_same_state() {
     });
     assert_eq!(cancelled.count(), 1, "the history was applied");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_commands_are_each_answered_once() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = open_log(dir.path()).await;
+    let processor = start(&log, Some(10));
+    let category = new_id();
+    accept(&log, &create_category(&category, "Tea"), "c-0").await;
+    let mut senders = Vec::new();
+    for client in 0..8 {
+        let log = log.clone();
+        let category = category.clone();
+        senders.push(tokio::spawn(async move {
+            for n in 0..25 {
+                let product = create_product(&new_id(), &category, 100 + n);
+                send(&log, &product, &format!("p-{client}-{n}")).await;
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    for client in 0..8 {
+        for n in 0..25 {
+            let replies = replies_to(&log, &format!("p-{client}-{n}"), 1).await;
+            assert!(matches!(&replies[..], [CommandReply::Accepted(a)] if a.version == 1));
+        }
+    }
+    assert_eq!(read_topic(&log, &topics().events(AggregateType::Product)).await.len(), 200);
+    // The category now has live products: deleting it conflicts.
+    let delete = Command::DeleteCategory(DeleteCategory { category_id: category });
+    assert_eq!(reject(&log, &delete, "c-del").await.code, RejectionCode::Conflict);
+    processor.stop().await;
+}

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nagare_infra::log::embedded::EmbeddedLog;
 use nagare_infra::{
     Cleanup, EventLog, OutgoingRecord, Position, Record, StoredRecord, TopicPartition, TopicSpec,
 };
@@ -31,8 +30,8 @@ pub fn topics() -> Topics {
 
 /// Opens the log in `dir` and declares the topics as the binary does.
 pub async fn open_log(dir: &Path) -> Arc<dyn EventLog> {
-    let log: Arc<dyn EventLog> = match EmbeddedLog::open(dir) {
-        Ok(log) => Arc::new(log),
+    let log = match nagare_infra::open_log(&format!("embedded://{}", dir.display())).await {
+        Ok(log) => log,
         Err(error) => panic!("open log: {error}"),
     };
     let t = topics();
