@@ -293,3 +293,59 @@ mod fuzz {
         }
     }
 }
+
+/// The header bytes 2–9 of every released schema version, as fastavro (Python) computes them
+/// from the same files; Java's `SchemaNormalization` agrees. Pinning them also keeps a released
+/// file from being edited in place: a changed layout changes its fingerprint and fails here.
+const RELEASED_FINGERPRINTS: &[(&str, &str)] = &[
+    ("commands/AddStock.v1.avsc", "2e996b83f8942f3a"),
+    ("commands/CancelOrder.v1.avsc", "f1747c05c7ba5544"),
+    ("commands/ChangeProductPrice.v1.avsc", "340beeeaa7899f40"),
+    ("commands/CreateCategory.v1.avsc", "dead382e5df35532"),
+    ("commands/CreateProduct.v1.avsc", "a02a087ad024e049"),
+    ("commands/DeleteCategory.v1.avsc", "da240b931bceffc8"),
+    ("commands/DeleteProduct.v1.avsc", "67a38824333b3018"),
+    ("commands/PlaceOrder.v1.avsc", "b6c52e30d08881e7"),
+    ("commands/ReleaseStock.v1.avsc", "4bac8459c0366ff7"),
+    ("commands/ReserveStock.v1.avsc", "e217c5fe3177b6d1"),
+    ("commands/UpdateCategory.v1.avsc", "f08f97829f715a34"),
+    ("commands/UpdateProduct.v1.avsc", "d5282baaf205e80c"),
+    ("events/category/CategoryCreated.v1.avsc", "21b9a553059e6d93"),
+    ("events/category/CategoryDeleted.v1.avsc", "a4b561e23a580305"),
+    ("events/category/CategoryUpdated.v1.avsc", "7e07a723f1d792e6"),
+    ("events/order/OrderCancelled.v1.avsc", "7519c9252a40e096"),
+    ("events/order/OrderConfirmed.v1.avsc", "48d5f4abfc1a9960"),
+    ("events/order/OrderCreated.v1.avsc", "ac7e77540316132b"),
+    ("events/order/OrderPaymentFailed.v1.avsc", "5c22b1b8a65daeca"),
+    ("events/order/OrderPaymentProcessed.v1.avsc", "20b179b6faa3e27d"),
+    ("events/product/ProductCreated.v1.avsc", "7bd813fe5767a679"),
+    ("events/product/ProductCreated.v2.avsc", "67b249f829789fd2"),
+    ("events/product/ProductDeleted.v1.avsc", "fdd364e7d1de668c"),
+    ("events/product/ProductPriceChanged.v1.avsc", "bfa537a3aa73a0c5"),
+    ("events/product/ProductUpdated.v1.avsc", "db6f5b4743bc6b44"),
+    ("events/product/StockAdded.v1.avsc", "7e6d298cb0283ba4"),
+    ("events/product/StockReleased.v1.avsc", "7308b726125d63c5"),
+    ("events/product/StockReservationRejected.v1.avsc", "df4eb5e0c3c0cc2a"),
+    ("events/product/StockReserved.v1.avsc", "bd743a5b00442a6e"),
+    ("replies/CommandAccepted.v1.avsc", "32357b802670a64b"),
+    ("replies/CommandRejected.v1.avsc", "3b81bc0c235f47e0"),
+    ("replies/CommandRejected.v2.avsc", "4c2c3bad52abf816"),
+];
+
+#[test]
+fn fingerprints_match_other_avro_implementations_and_released_files_are_unchanged() {
+    for version in known_schemas() {
+        let hex: String =
+            version.fingerprint.to_le_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let released = RELEASED_FINGERPRINTS.iter().find(|(path, _)| *path == version.path);
+        let Some((_, expected)) = released else {
+            panic!("{} is new: add its fingerprint to RELEASED_FINGERPRINTS", version.path);
+        };
+        assert_eq!(
+            &hex, expected,
+            "{} changed after release: add a new version instead",
+            version.path
+        );
+    }
+    assert_eq!(RELEASED_FINGERPRINTS.len(), known_schemas().len());
+}
