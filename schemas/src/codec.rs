@@ -2,6 +2,11 @@
 //! writer schema, then the Avro binary body. A registry of every known writer schema (each
 //! version of each record in `avro/`) decodes any version into the current Rust type by Avro
 //! schema resolution.
+//!
+//! Encoding cannot fail: every value of the Rust record types fits its schema, which the
+//! round-trip tests check for every record. Decoding never panics: bad input is a [`CodecError`].
+//! Decoding into Rust types does not re-check that id fields hold UUIDs (the command processor
+//! validates ids itself); `decode_to_json` does, as it builds typed Avro values.
 
 mod canonical;
 mod records;
