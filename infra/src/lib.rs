@@ -3,6 +3,8 @@
 //! key) — their backends, chosen by URL in [`connect`], and the conformance suites every backend
 //! must pass. Nothing here knows the shop domain: the log and the store carry bytes.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod connect;
 #[cfg(feature = "embedded")]
 pub mod embedded;
