@@ -1,1 +1,46 @@
-fn main() {}
+//! The `nagare` binary: wires the log, the store and the roles together.
+
+mod cli;
+mod serve;
+mod signals;
+mod supervisor;
+mod telemetry;
+mod topology;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// How long blocking work (file I/O of the embedded backends) may take to finish after the
+/// roles have stopped, before the process exits anyway.
+const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("nagare: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+        }
+    });
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            // Also as a plain line: with JSON logs, or RUST_LOG=off, people still see why.
+            eprintln!("nagare: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The command line: `nagare serve` and its flags. Every flag has a default and reads an
+//! environment variable, so a deployment can be configured either way.
+
+use std::fmt;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Nagare (流れ): event-sourced services with CQRS on a partitioned event log.
+#[derive(Debug, Parser)]
+#[command(name = "nagare", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` for log collectors.
+    /// The level filter comes from RUST_LOG (default `info`).
+    #[arg(long, global = true, env = "NAGARE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run Nagare: the GraphQL gateway, the command processor and the projections, in one
+    /// process (or the subset named by --roles).
+    Serve(ServeArgs),
+}
+
+/// Flags of `nagare serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address the HTTP server (GraphQL, health) listens on. Port 0 picks a free port; the
+    /// chosen address is printed on stdout as `nagare listening on http://ADDR`.
+    #[arg(long, env = "NAGARE_LISTEN", default_value = "0.0.0.0:4000", value_name = "ADDR")]
+    pub(crate) listen: String,
+
+    /// The event log, the source of truth. `embedded://PATH` keeps it on local disk.
+    #[arg(
+        long,
+        env = "NAGARE_LOG",
+        default_value = "embedded://./nagare-data",
+        value_name = "URL"
+    )]
+    pub(crate) log: String,
+
+    /// The read-model store the queries are served from. `embedded://PATH` keeps it on local
+    /// disk; it may share the log's directory.
+    #[arg(
+        long,
+        env = "NAGARE_STORE",
+        default_value = "embedded://./nagare-data",
+        value_name = "URL"
+    )]
+    pub(crate) store: String,
+
+    /// Comma-separated roles this process runs: `gateway` serves HTTP, `commands` runs the
+    /// command processor, `projections` keeps the read models up to date.
+    #[arg(
+        long,
+        env = "NAGARE_ROLES",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "gateway,commands,projections",
+        value_name = "LIST"
+    )]
+    pub(crate) roles: Vec<Role>,
+
+    /// Write a snapshot of an aggregate every N of its events (N ≥ 1), or `never`. Snapshots
+    /// only shorten rebuilds after a restart; the state is the same either way.
+    #[arg(long, env = "NAGARE_SNAPSHOT_EVERY", default_value = "100", value_name = "N|never")]
+    pub(crate) snapshot_every: SnapshotInterval,
+
+    /// Partitions of the commands, events, replies and snapshots topics when they are created.
+    /// Existing topics keep their count; a difference is reported at start-up.
+    #[arg(long, env = "NAGARE_PARTITIONS", default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub(crate) partitions: u32,
+
+    /// Bearer token the operator API under /admin will require. Reserved: this release serves
+    /// no /admin routes yet.
+    #[arg(long, env = "NAGARE_ADMIN_TOKEN", hide_env_values = true, value_name = "T")]
+    pub(crate) admin_token: Option<String>,
+}
+
+/// Format of the log lines on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A part of Nagare a process can run. The order here is the shutdown order: the gateway stops
+/// taking requests first, then the processor finishes its batch, then the projections flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub(crate) enum Role {
+    Gateway,
+    Commands,
+    Projections,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Gateway => "gateway",
+            Role::Commands => "commands",
+            Role::Projections => "projections",
+        })
+    }
+}
+
+/// How often the command processor snapshots an aggregate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SnapshotInterval {
+    Every(u64),
+    Never,
+}
+
+impl SnapshotInterval {
+    /// The processor's form: `None` means never.
+    pub(crate) fn as_option(self) -> Option<u64> {
+        match self {
+            SnapshotInterval::Every(n) => Some(n),
+            SnapshotInterval::Never => None,
+        }
+    }
+}
+
+impl FromStr for SnapshotInterval {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("never") {
+            return Ok(SnapshotInterval::Never);
+        }
+        match text.parse::<u64>() {
+            Ok(0) => Err("must be at least 1 (use `never` to turn snapshots off)".to_owned()),
+            Ok(n) => Ok(SnapshotInterval::Every(n)),
+            Err(_) => Err(format!("`{text}` is neither a positive whole number nor `never`")),
+        }
+    }
+}
+
+impl fmt::Display for SnapshotInterval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotInterval::Every(n) => write!(f, "{n}"),
+            SnapshotInterval::Never => f.write_str("never"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["nagare", "serve"].iter().chain(args.iter());
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Serve(serve) => serve,
+        })
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_are_those_of_the_api_contract() {
+        let args = serve(&[]).unwrap();
+        assert_eq!(args.listen, "0.0.0.0:4000");
+        assert_eq!(args.log, "embedded://./nagare-data");
+        assert_eq!(args.store, "embedded://./nagare-data");
+        assert_eq!(args.roles, vec![Role::Gateway, Role::Commands, Role::Projections]);
+        assert_eq!(args.snapshot_every, SnapshotInterval::Every(100));
+        assert_eq!(args.partitions, 8);
+        assert_eq!(args.admin_token, None);
+    }
+
+    #[test]
+    fn explicit_flags_are_taken() {
+        let args = serve(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "embedded:///tmp/a",
+            "--store",
+            "embedded:///tmp/b",
+            "--roles",
+            "gateway,projections",
+            "--snapshot-every",
+            "never",
+            "--partitions",
+            "4",
+            "--admin-token",
+            "secret",
+        ])
+        .unwrap();
+        assert_eq!(args.listen, "127.0.0.1:0");
+        assert_eq!(args.log, "embedded:///tmp/a");
+        assert_eq!(args.store, "embedded:///tmp/b");
+        assert_eq!(args.roles, vec![Role::Gateway, Role::Projections]);
+        assert_eq!(args.snapshot_every, SnapshotInterval::Never);
+        assert_eq!(args.partitions, 4);
+        assert_eq!(args.admin_token.as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn an_unknown_role_is_rejected_and_the_known_ones_are_listed() {
+        let message = serve(&["--roles", "gateway,sagas"]).unwrap_err().to_string();
+        assert!(message.contains("sagas"), "{message}");
+        for known in ["gateway", "commands", "projections"] {
+            assert!(message.contains(known), "{message}");
+        }
+    }
+
+    #[test]
+    fn snapshot_interval_accepts_positive_numbers_and_never() {
+        assert_eq!("1".parse(), Ok(SnapshotInterval::Every(1)));
+        assert_eq!(" 250 ".parse(), Ok(SnapshotInterval::Every(250)));
+        assert_eq!("NEVER".parse(), Ok(SnapshotInterval::Never));
+        assert_eq!(SnapshotInterval::Never.as_option(), None);
+        assert_eq!(SnapshotInterval::Every(3).as_option(), Some(3));
+    }
+
+    #[test]
+    fn snapshot_interval_rejects_zero_negatives_and_words() {
+        for bad in ["0", "-1", "often", "", "1.5"] {
+            assert!(bad.parse::<SnapshotInterval>().is_err(), "{bad:?} was accepted");
+        }
+        assert!(serve(&["--snapshot-every", "0"]).is_err());
+    }
+
+    #[test]
+    fn partitions_must_be_in_range() {
+        assert!(serve(&["--partitions", "0"]).is_err());
+        assert!(serve(&["--partitions", "eight"]).is_err());
+        assert!(serve(&["--partitions", "1025"]).is_err());
+    }
+
+    #[test]
+    fn help_explains_every_flag() {
+        let mut command = Cli::command();
+        // Building propagates the global flags (--log-format) into the subcommand.
+        command.build();
+        let help = command
+            .find_subcommand_mut("serve")
+            .map(|serve| serve.render_long_help().to_string())
+            .unwrap_or_default();
+        for flag in [
+            "--listen",
+            "--log ",
+            "--store",
+            "--roles",
+            "--snapshot-every",
+            "--partitions",
+            "--admin-token",
+            "--log-format",
+            "NAGARE_LISTEN",
+            "NAGARE_LOG",
+            "NAGARE_STORE",
+            "NAGARE_ROLES",
+            "NAGARE_ADMIN_TOKEN",
+        ] {
+            assert!(help.contains(flag), "`{flag}` is missing from:\n{help}");
+        }
+    }
+}
