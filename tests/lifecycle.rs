@@ -1,0 +1,136 @@
+//! Starting, refusing and stopping: one process per data directory, a prompt and clean exit on
+//! SIGTERM that lets in-flight mutations finish, and clear errors for bad command lines.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::ledger::{self, Writers};
+use common::{DataDir, Server, nagare_command, serve_args, shop, wait_for_exit};
+
+/// Runs the binary to completion (bounded) and returns its exit code and stderr.
+async fn run_to_exit(args: &[String]) -> (Option<i32>, String) {
+    let mut child = nagare_command(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nagare");
+    let status = wait_for_exit(&mut child, Duration::from_secs(60)).await;
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().expect("collect the output");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(status.is_some(), "nagare {args:?} did not exit; stderr:\n{stderr}");
+    (status.and_then(|s| s.code()), stderr)
+}
+
+#[tokio::test]
+async fn a_second_instance_on_the_same_data_directory_refuses_to_start() {
+    let dir = DataDir::new();
+    let first = Server::start(&dir, &[]).await;
+    let category_id = shop::create_category(&first, "Kept safe").await;
+
+    let (code, stderr) = run_to_exit(&serve_args(&dir, &[])).await;
+    assert_ne!(code, Some(0), "the second instance started; stderr:\n{stderr}");
+    assert!(stderr.contains("in use by another Nagare process"), "{stderr}");
+    assert!(stderr.contains(&dir.path().display().to_string()), "{stderr}");
+
+    // The first one is unharmed.
+    let category = first
+        .data(
+            "query($id: ID!) { category(id: $id) { name } }",
+            serde_json::json!({ "id": category_id }),
+        )
+        .await;
+    assert_eq!(category["category"]["name"], "Kept safe");
+}
+
+#[tokio::test]
+async fn sigterm_exits_zero_promptly() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]).await;
+    shop::create_category(&server, "Short-lived").await;
+    let asked = Instant::now();
+    let status = server.terminate(Duration::from_secs(15)).await;
+    assert!(status.success(), "{status}");
+    assert!(asked.elapsed() < Duration::from_secs(10), "took {:?}", asked.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_load_drains_and_loses_no_acknowledged_mutation() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &[]).await;
+    let category_id = shop::create_category(&server, "Drained").await;
+    let mut initial_stock = HashMap::new();
+    let writers = Arc::new(Writers::default());
+    let mut tasks = Vec::new();
+    for writer in 0..4 {
+        let name = format!("drained {writer}");
+        let product_id = shop::create_product(&server, &category_id, &name, 100, 0).await;
+        initial_stock.insert(product_id.clone(), 0);
+        let task = ledger::write_until_stopped(
+            server.api(),
+            writer,
+            product_id,
+            category_id.clone(),
+            writers.clone(),
+        );
+        tasks.push(tokio::spawn(task));
+    }
+    ledger::wait_for_acknowledgements(&writers, 40, Duration::from_secs(30)).await;
+    let status = server.terminate(Duration::from_secs(45)).await;
+    writers.stop.store(true, Ordering::Relaxed);
+    assert!(status.success(), "{status}");
+
+    let mut sent = Vec::new();
+    for task in tasks {
+        let finished = tokio::time::timeout(Duration::from_secs(60), task).await;
+        sent.extend(finished.expect("a writer did not stop").expect("a writer panicked"));
+    }
+    assert!(writers.acknowledged.load(Ordering::Relaxed) >= 10);
+    let server = Server::start(&dir, &[]).await;
+    let (added, created) = ledger::reconcile(&server, &sent).await;
+    ledger::check_exactly_once(&server, &category_id, &initial_stock, &added, &created).await;
+}
+
+#[tokio::test]
+async fn bad_command_lines_fail_with_a_clear_message() {
+    let dir = DataDir::new();
+    let with = |extra: &[&str]| serve_args(&dir, extra);
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (with(&["--roles", "gateway,sagas"]), vec!["sagas", "gateway", "commands", "projections"]),
+        (with(&["--snapshot-every", "0"]), vec!["--snapshot-every", "never"]),
+        (with(&["--partitions", "zero"]), vec!["--partitions"]),
+        (with(&["--log-format", "xml"]), vec!["text", "json"]),
+        (with(&["--listen", "not an address"]), vec!["cannot listen on not an address"]),
+        (
+            vec!["serve".into(), "--log".into(), "bogus://somewhere".into()],
+            vec!["bogus://somewhere"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, stderr) = run_to_exit(&args).await;
+        assert!(matches!(code, Some(c) if c != 0), "{args:?} exited with {code:?}:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+        for words in expected {
+            assert!(stderr.contains(words), "{args:?}: `{words}` missing from:\n{stderr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn help_explains_the_flags() {
+    let args = vec!["serve".to_owned(), "--help".to_owned()];
+    let output = nagare_command(&args).output().expect("run nagare serve --help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in ["--listen", "--log", "--store", "--roles", "--snapshot-every", "--admin-token"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
