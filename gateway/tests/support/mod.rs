@@ -31,21 +31,26 @@ pub(crate) struct Backends {
     _dir: tempfile::TempDir,
 }
 
+/// A fresh embedded log with every topic declared, and nothing running on it.
+pub(crate) async fn open_topics() -> (Arc<dyn EventLog>, Topics, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let log = nagare_infra::open_log(&format!("embedded://{}", dir.path().display()))
+        .await
+        .expect("embedded log");
+    let topics = Topics::default();
+    for spec in declared_topics(&topics) {
+        log.ensure_topic(&spec).await.expect("topic");
+    }
+    (log, topics, dir)
+}
+
 impl Backends {
     pub(crate) async fn start() -> Backends {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let log: Arc<dyn EventLog> =
-            nagare_infra::open_log(&format!("embedded://{}", dir.path().join("log").display()))
-                .await
-                .expect("embedded log");
+        let (log, topics, dir) = open_topics().await;
         let store: Arc<dyn ReadStore> =
-            nagare_infra::open_store(&format!("embedded://{}", dir.path().join("store").display()))
+            nagare_infra::open_store(&format!("embedded://{}", dir.path().display()))
                 .await
                 .expect("embedded store");
-        let topics = Topics::default();
-        for spec in declared_topics(&topics) {
-            log.ensure_topic(&spec).await.expect("topic");
-        }
 
         let shutdown = CancellationToken::new();
         let progress = Progress::new();
