@@ -142,10 +142,20 @@ impl Progress {
         });
     }
 
-    pub(crate) fn count_skipped(&self, projection: &str, records: u64) {
+    /// Records a store write: the partitions' next offsets and the records passed over, in
+    /// one change, so whoever wakes on the offsets also sees the count.
+    pub(crate) fn record_batch<'a>(
+        &self,
+        projection: &str,
+        next_offsets: impl IntoIterator<Item = (&'a TopicPartition, Offset)>,
+        skipped: u64,
+    ) {
         self.update(|state| {
             let entry = state.projections.entry(projection.to_owned()).or_default();
-            entry.skipped = entry.skipped.saturating_add(records);
+            for (tp, next_offset) in next_offsets {
+                entry.next_offsets.insert(tp.clone(), next_offset);
+            }
+            entry.skipped = entry.skipped.saturating_add(skipped);
         });
     }
 
@@ -181,7 +191,12 @@ mod tests {
         let wait = progress.wait_for(&[position(0, 0)], Duration::from_millis(50)).await;
         assert!(matches!(wait, Err(Error::Timeout(_))));
         let unrelated = Position { topic: "nagare.replies".into(), partition: 0, offset: 0 };
-        assert!(progress.wait_for(&[unrelated.clone()], Duration::from_millis(1)).await.is_err());
+        assert!(
+            progress
+                .wait_for(std::slice::from_ref(&unrelated), Duration::from_millis(1))
+                .await
+                .is_err()
+        );
         assert!(started().wait_for(&[unrelated], Duration::from_millis(1)).await.is_ok());
     }
 
@@ -219,9 +234,8 @@ mod tests {
     #[test]
     fn snapshot_reports_offsets_and_skips() {
         let progress = started();
-        progress.record("products", &TopicPartition::new(TOPIC, 1), 3);
-        progress.record("products", &TopicPartition::new(TOPIC, 0), 4);
-        progress.count_skipped("products", 2);
+        let (first, second) = (TopicPartition::new(TOPIC, 1), TopicPartition::new(TOPIC, 0));
+        progress.record_batch("products", [(&first, 3), (&second, 4)], 2);
         let products = progress.snapshot().into_iter().find(|p| p.name == "products").unwrap();
         assert_eq!(products.skipped, 2);
         assert_eq!(products.next_offsets[0], (TopicPartition::new(TOPIC, 0), 4));

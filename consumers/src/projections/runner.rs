@@ -166,12 +166,7 @@ impl Runner {
             })
             .collect();
         self.store.write(WriteBatch { ops: staged.into_ops(), checkpoints }).await?;
-        for (tp, next_offset) in &advanced {
-            self.progress.record(name, tp, *next_offset);
-        }
-        if skipped > 0 {
-            self.progress.count_skipped(name, skipped);
-        }
+        self.progress.record_batch(name, advanced.iter().map(|(tp, o)| (tp, *o)), skipped);
         // The group offsets only help tools that show lag; the checkpoint decides where to
         // resume, so a failed commit is worth a warning, not a restart.
         if let Err(error) = consumer.commit(advanced.into_iter().collect()).await {

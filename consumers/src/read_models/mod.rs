@@ -151,11 +151,16 @@ impl ReadModels {
         scan_listing(self.store.as_ref(), table, partition, page, filter).await
     }
 
+    async fn get_many(&self, table: &str, keys: &[RowKey]) -> Result<Vec<Option<Bytes>>> {
+        let rows = self.store.get_many(table, keys).await;
+        no_rows_if_missing(rows, || vec![None; keys.len()])
+    }
+
     /// Live categories with their product counts, in the order of `ids`.
     async fn load_categories(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<CategoryView>>> {
         let keys: Vec<RowKey> = ids.iter().map(tables::by_id).collect();
-        let rows = self.store.get_many(tables::CATEGORIES, &keys).await?;
-        let counts = self.store.get_many(tables::CATEGORY_PRODUCT_COUNTS, &keys).await?;
+        let rows = self.get_many(tables::CATEGORIES, &keys).await?;
+        let counts = self.get_many(tables::CATEGORY_PRODUCT_COUNTS, &keys).await?;
         rows.into_iter()
             .zip(counts)
             .map(|(row, count)| {
@@ -173,7 +178,7 @@ impl ReadModels {
 
     async fn load_products(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<ProductView>>> {
         let keys: Vec<RowKey> = ids.iter().map(tables::by_id).collect();
-        let rows = self.store.get_many(tables::PRODUCTS, &keys).await?;
+        let rows = self.get_many(tables::PRODUCTS, &keys).await?;
         rows.into_iter()
             .map(|row| Ok(decode_opt::<ProductRow>(tables::PRODUCTS, row)?.map(ProductView::from)))
             .collect()
@@ -181,10 +186,22 @@ impl ReadModels {
 
     async fn load_orders(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<OrderView>>> {
         let keys: Vec<RowKey> = ids.iter().map(tables::by_id).collect();
-        let rows = self.store.get_many(tables::ORDERS, &keys).await?;
+        let rows = self.get_many(tables::ORDERS, &keys).await?;
         rows.into_iter()
             .map(|row| Ok(decode_opt::<OrderRow>(tables::ORDERS, row)?.map(OrderView::from)))
             .collect()
+    }
+}
+
+/// A table the projections have not created yet holds no rows: a query served before they
+/// start answers empty rather than failing.
+pub(crate) fn no_rows_if_missing<T>(
+    result: nagare_infra::Result<T>,
+    empty: impl FnOnce() -> T,
+) -> Result<T> {
+    match result {
+        Err(nagare_infra::Error::UnknownTable(_)) => Ok(empty()),
+        other => Ok(other?),
     }
 }
 

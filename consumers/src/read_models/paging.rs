@@ -2,7 +2,7 @@
 //! their values, with one extra row looked for to tell whether another page follows.
 
 use bytes::Bytes;
-use nagare_infra::ReadStore;
+use nagare_infra::{ReadStore, ScanPage};
 
 use super::cursor;
 use super::views::PageRequest;
@@ -40,7 +40,8 @@ pub(crate) async fn scan_listing(
             Some(_) => needed.clamp(FILTERED_SCAN_ROWS, MAX_SCAN_ROWS),
             None => needed.min(MAX_SCAN_ROWS),
         };
-        let scan = store.scan(table, partition, after.as_deref(), limit).await?;
+        let scan = store.scan(table, partition, after.as_deref(), limit).await;
+        let scan = super::no_rows_if_missing(scan, ScanPage::default)?;
         // The store may return fewer rows than asked; only a missing `next` means the end.
         let exhausted = scan.next.is_none() || scan.rows.is_empty();
         for (key, value) in scan.rows {
