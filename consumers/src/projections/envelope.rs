@@ -28,3 +28,46 @@ pub(crate) fn open(record: &StoredRecord) -> Result<EventEnvelope, String> {
         .ok_or("missing or invalid `aggregate_version` header")?;
     Ok(EventEnvelope { event, version, timestamp_ms: record.record.timestamp_ms })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use nagare_infra::Record;
+    use nagare_schemas::events::{CategoryDeleted, CategoryEvent};
+
+    fn record(value: Option<Bytes>, version: Option<&'static str>) -> StoredRecord {
+        let headers = version
+            .map(|v| (metadata::AGGREGATE_VERSION.to_owned(), Bytes::from_static(v.as_bytes())))
+            .into_iter()
+            .collect();
+        StoredRecord {
+            topic: "nagare.events.category".into(),
+            partition: 0,
+            offset: 7,
+            record: Record { key: None, value, headers, timestamp_ms: 42 },
+        }
+    }
+
+    fn deleted() -> Event {
+        Event::Category(CategoryEvent::Deleted(CategoryDeleted { category_id: "c".into() }))
+    }
+
+    #[test]
+    fn opens_an_event_with_its_version_and_time() {
+        let value = Some(Bytes::from(codec::encode_event(&deleted())));
+        let envelope = open(&record(value, Some("3"))).unwrap();
+        assert_eq!(envelope, EventEnvelope { event: deleted(), version: 3, timestamp_ms: 42 });
+    }
+
+    #[test]
+    fn says_why_a_record_cannot_be_applied() {
+        let value = || Some(Bytes::from(codec::encode_event(&deleted())));
+        for version in [None, Some("0"), Some("-1"), Some("three")] {
+            let reason = open(&record(value(), version)).unwrap_err();
+            assert!(reason.contains("aggregate_version"), "{reason}");
+        }
+        assert!(open(&record(None, Some("1"))).unwrap_err().contains("no value"));
+        assert!(open(&record(Some(Bytes::from_static(b"junk")), Some("1"))).is_err());
+    }
+}

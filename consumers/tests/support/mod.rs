@@ -1,6 +1,8 @@
 //! A real embedded log and store in a temporary directory, events written into the events
 //! topics exactly as the command processor writes them, and the projections running on them.
 
+pub(crate) mod events;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
