@@ -6,7 +6,7 @@
 //! and [`store_conformance!`](crate::store_conformance) expand to one `#[tokio::test]` per
 //! scenario, given an async factory of backend instances:
 //!
-//! ```ignore
+//! ```text
 //! mod log {
 //!     nagare_infra::log_conformance!(async || -> Arc<dyn EventLog> { open_a_fresh_log().await });
 //! }

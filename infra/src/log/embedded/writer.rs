@@ -100,7 +100,7 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
         while let Some(request) = next.take() {
             match request {
                 WriteRequest::Append { records, commits, reply } => {
-                    group.add(records, commits, reply);
+                    group.add(&parts, records, commits, reply);
                 }
                 WriteRequest::EnsureTopic { spec, reply } => {
                     // Topic changes are rare: commit what is pending, then apply it alone.
@@ -122,23 +122,18 @@ type AppendReply = oneshot::Sender<Result<Vec<Position>>>;
 /// Requests gathered into one commit.
 #[derive(Default)]
 struct Group {
-    batch: Vec<(Vec<u8>, Vec<u8>, Target)>,
+    /// The engine batch, filled as requests arrive (created with the first of them).
+    batch: Option<fjall::OwnedWriteBatch>,
     /// The next offset of every partition this group writes to, with its topic.
     next_offsets: HashMap<(u32, u32), (Arc<TopicState>, Offset)>,
     replies: Vec<(AppendReply, Vec<Position>)>,
     records: usize,
 }
 
-/// Which keyspace a batch entry goes to.
-#[derive(Clone, Copy)]
-enum Target {
-    Records,
-    Committed,
-}
-
 impl Group {
     fn add(
         &mut self,
+        parts: &WriterParts,
         records: Vec<PreparedRecord>,
         commits: Vec<(Vec<u8>, Offset)>,
         reply: AppendReply,
@@ -150,6 +145,9 @@ impl Group {
             let _ = reply.send(Err(error));
             return;
         }
+        let batch = self
+            .batch
+            .get_or_insert_with(|| parts.db.batch().durability(Some(fjall::PersistMode::SyncAll)));
         let mut positions = Vec::with_capacity(records.len());
         for record in records {
             let (_, next) =
@@ -159,8 +157,8 @@ impl Group {
                 });
             let offset = *next;
             *next += 1;
-            let key = codec::record_key(record.topic.id, record.partition, offset).to_vec();
-            self.batch.push((key, record.bytes, Target::Records));
+            let key = codec::record_key(record.topic.id, record.partition, offset);
+            batch.insert(&parts.records, &key[..], record.bytes);
             positions.push(Position {
                 topic: record.topic.name().to_owned(),
                 partition: record.partition,
@@ -168,24 +166,14 @@ impl Group {
             });
         }
         for (key, offset) in commits {
-            self.batch.push((key, codec::encode_offset(offset).to_vec(), Target::Committed));
+            batch.insert(&parts.committed, key, &codec::encode_offset(offset)[..]);
         }
         self.records += positions.len();
         self.replies.push((reply, positions));
     }
 
     fn commit(self, parts: &WriterParts) {
-        if self.replies.is_empty() {
-            return;
-        }
-        let mut batch = parts.db.batch().durability(Some(fjall::PersistMode::SyncAll));
-        for (key, value, target) in self.batch {
-            let keyspace = match target {
-                Target::Records => &parts.records,
-                Target::Committed => &parts.committed,
-            };
-            batch.insert(keyspace, key, value);
-        }
+        let Some(batch) = self.batch else { return };
         match batch.commit() {
             Ok(()) => {
                 for ((_, partition), (topic, next)) in self.next_offsets {
