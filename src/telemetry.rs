@@ -1,14 +1,24 @@
 //! Structured logs on stderr (stdout is kept for the one line that announces the address).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
-/// Installs the global subscriber. RUST_LOG chooses the levels; without it Nagare logs at
-/// `info`. An invalid RUST_LOG falls back to `info` rather than stopping the process.
+/// Levels without RUST_LOG: Nagare at `info`; the storage engine's routine housekeeping
+/// (flushes, compactions) only when something is wrong.
+const DEFAULT_FILTER: &str = "info,fjall=warn,lsm_tree=warn";
+
+/// Installs the global subscriber. RUST_LOG chooses the levels; an invalid RUST_LOG falls back
+/// to the default rather than stopping the process.
 pub(crate) fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // A subscriber may already be installed (never in the binary, possibly in tests);
     // keeping the existing one is the right outcome then.
     let _ = match format {

@@ -39,7 +39,7 @@ async fn acknowledged_mutations_survive_kill_9_exactly_once() {
         )));
     }
     // Kill mid-flight: once a good number of mutations have been acknowledged.
-    ledger::wait_for_acknowledgements(&writers, 200, Duration::from_secs(30)).await;
+    ledger::wait_for_acknowledgements(&writers, 500, Duration::from_secs(30)).await;
     let acknowledged_before_kill = writers.acknowledged.load(Ordering::Relaxed);
     server.kill().await;
     writers.stop.store(true, Ordering::Relaxed);

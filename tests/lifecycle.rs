@@ -108,7 +108,10 @@ async fn bad_command_lines_fail_with_a_clear_message() {
         (with(&["--snapshot-every", "0"]), vec!["--snapshot-every", "never"]),
         (with(&["--partitions", "zero"]), vec!["--partitions"]),
         (with(&["--log-format", "xml"]), vec!["text", "json"]),
-        (with(&["--listen", "not an address"]), vec!["cannot listen on not an address"]),
+        (
+            vec!["serve".into(), "--listen".into(), "not an address".into()],
+            vec!["cannot listen on not an address"],
+        ),
         (
             vec!["serve".into(), "--log".into(), "bogus://somewhere".into()],
             vec!["bogus://somewhere"],
