@@ -9,6 +9,11 @@
 //! Durability: every acknowledged `append` or `commit` has been fsynced (fjall journal,
 //! `PersistMode::SyncAll`) before the call returns, and survives `kill -9` of the process.
 //! Concurrent callers share fsyncs through the writer's group commit (see `writer`).
+//! Measured with `cargo run --release -p nagare-infra --example log_throughput` (100-byte
+//! records; 2 cores shared with other builds, so figures vary by up to ±40% between runs):
+//! one writer appending single records ~5,000 records/s (one fsync each); 64 such writers
+//! together 100,000–120,000 records/s; 16 writers with batches of 100 250,000–370,000
+//! records/s; 8 writers with batches of 1000 340,000–450,000 records/s.
 //! An `append` is atomic: its records in every topic and its group commit are one batch.
 //!
 //! Not yet done: retention and compaction. Every record is kept, whatever the topic's
@@ -165,7 +170,7 @@ impl Shared {
                     .partitioner
                     .partition(outgoing.record.key.as_deref(), topic.partition_count()),
             };
-            let bytes = codec::encode_record(&outgoing.record);
+            let bytes = fjall::Slice::from(codec::encode_record(&outgoing.record));
             prepared.push(PreparedRecord { topic, partition, bytes });
         }
         let mut commits = Vec::new();

@@ -24,13 +24,13 @@ const MAX_GROUP_RECORDS: usize = 100_000;
 /// How many requests may wait for the writer before callers are held back.
 const QUEUE_DEPTH: usize = 4096;
 
-/// A record ready to be written: its partition is chosen and its bytes are encoded by the
-/// caller, so that work runs in parallel outside the writer.
+/// A record ready to be written: its partition is chosen and its bytes are encoded (already in
+/// the engine's buffer type) by the caller, so that work runs in parallel outside the writer.
 #[derive(Debug)]
 pub(super) struct PreparedRecord {
     pub(super) topic: Arc<TopicState>,
     pub(super) partition: u32,
-    pub(super) bytes: Vec<u8>,
+    pub(super) bytes: fjall::Slice,
 }
 
 #[derive(Debug)]
