@@ -115,6 +115,47 @@ async fn concurrent_writers_get_dense_distinct_offsets() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_store_writes_are_all_applied() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(EmbeddedStore::open(dir.path())?);
+    store.ensure_table("rows").await?;
+    let mut writers = Vec::new();
+    for writer in 0..32u8 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            for n in 0..20u8 {
+                let key = RowKey {
+                    partition: Bytes::from(vec![writer]),
+                    clustering: Bytes::from(vec![n]),
+                };
+                let put =
+                    WriteOp::Put { table: "rows".into(), key, value: Bytes::from(vec![writer, n]) };
+                let checkpoint = Checkpoint {
+                    projection: "p".into(),
+                    tp: TopicPartition::new("e", u32::from(writer)),
+                    next_offset: u64::from(n) + 1,
+                };
+                store.write(WriteBatch { ops: vec![put], checkpoints: vec![checkpoint] }).await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for writer in writers {
+        writer.await.map_err(|e| Error::Invalid(e.to_string()))??;
+    }
+    for writer in 0..32u8 {
+        let page = store.scan("rows", &[writer], None, 100).await?;
+        let values: Vec<_> = page.rows.into_iter().map(|(_, value)| value).collect();
+        let expected: Vec<_> = (0..20u8).map(|n| Bytes::from(vec![writer, n])).collect();
+        assert_eq!(values, expected);
+    }
+    let checkpoints = store.checkpoints("p").await?;
+    assert_eq!(checkpoints.len(), 32);
+    assert!(checkpoints.iter().all(|c| c.next_offset == 20));
+    Ok(())
+}
+
 /// Set in the child process of the crash test: the directory it appends to until killed.
 const CRASH_CHILD_DIR: &str = "NAGARE_CRASH_TEST_DIR";
 const CRASH_TOPIC: &str = "crash";
