@@ -137,3 +137,19 @@ async fn help_explains_the_flags() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--log-format", "json"]).await;
+    shop::create_category(&server, "Logged").await;
+    let stderr = server.stderr();
+    let status = server.terminate(Duration::from_secs(15)).await;
+    assert!(status.success(), "{status}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "no log lines");
+    for line in lines {
+        let parsed: Result<serde_json::Value, _> = serde_json::from_str(line);
+        assert!(parsed.is_ok_and(|v| v["level"].is_string()), "not a JSON log line: {line}");
+    }
+}
