@@ -57,9 +57,66 @@ async fn sigterm_exits_zero_promptly() {
     let server = Server::start(&dir, &[]).await;
     shop::create_category(&server, "Short-lived").await;
     let asked = Instant::now();
-    let status = server.terminate(Duration::from_secs(15)).await;
+    let (status, logs) = server.terminate_with_logs(Duration::from_secs(15)).await;
     assert!(status.success(), "{status}");
     assert!(asked.elapsed() < Duration::from_secs(10), "took {:?}", asked.elapsed());
+    // The roles stop in order: no new requests, then the processor, then the projections.
+    let stopped = |role: &str| {
+        let line = format!("role stopped role={role}");
+        logs.find(&line).unwrap_or_else(|| panic!("`{line}` missing from:\n{logs}"))
+    };
+    assert!(stopped("gateway") < stopped("commands"), "{logs}");
+    assert!(stopped("commands") < stopped("projections"), "{logs}");
+    assert!(logs.contains("stopped cleanly"), "{logs}");
+}
+
+#[tokio::test]
+async fn partition_drift_is_reported_and_the_existing_topics_are_kept() {
+    let dir = DataDir::new();
+    let server = Server::start(&dir, &["--partitions", "4"]).await;
+    let category_id = shop::create_category(&server, "Four partitions").await;
+    assert!(server.terminate(Duration::from_secs(15)).await.success());
+
+    let server = Server::start(&dir, &["--partitions", "8"]).await;
+    let category = server
+        .data(
+            "query($id: ID!) { category(id: $id) { name } }",
+            serde_json::json!({ "id": category_id }),
+        )
+        .await;
+    assert_eq!(category["category"]["name"], "Four partitions");
+    let (status, logs) = server.terminate_with_logs(Duration::from_secs(15)).await;
+    assert!(status.success(), "{status}");
+    assert!(logs.contains("4 partitions instead of the configured 8"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_process_without_the_gateway_announces_its_roles_and_stops_cleanly() {
+    let dir = DataDir::new();
+    let args = serve_args(&dir, &["--roles", "commands,projections"]);
+    let mut child = nagare_command(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nagare");
+    let (sender, first_line) = std::sync::mpsc::channel();
+    if let Some(stdout) = child.stdout.take() {
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = sender.send(line);
+        });
+    }
+    let line = first_line.recv_timeout(Duration::from_secs(60));
+    let kill = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let status = wait_for_exit(&mut child, Duration::from_secs(15)).await;
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert_eq!(line.as_deref().map(str::trim), Ok("nagare running commands,projections"));
+    assert!(kill.is_ok_and(|k| k.success()));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -219,12 +219,23 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the exit; panics if it takes longer than `limit`.
-    pub(crate) async fn terminate(mut self, limit: Duration) -> ExitStatus {
+    pub(crate) async fn terminate(self, limit: Duration) -> ExitStatus {
+        self.terminate_with_logs(limit).await.0
+    }
+
+    /// Like [`Server::terminate`], also returning everything the server logged.
+    pub(crate) async fn terminate_with_logs(mut self, limit: Duration) -> (ExitStatus, String) {
         self.signal("TERM");
-        match wait_for_exit(&mut self.child, limit).await {
-            Some(status) => status,
-            None => panic!("no exit within {limit:?} of SIGTERM; stderr:\n{}", self.stderr()),
+        let Some(status) = wait_for_exit(&mut self.child, limit).await else {
+            panic!("no exit within {limit:?} of SIGTERM; stderr:\n{}", self.stderr())
+        };
+        // The stderr reader finishes at the pipe's end, just after the exit.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline && !self.stderr().contains("stopped cleanly") {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        let logs = self.stderr();
+        (status, logs)
     }
 
     /// `kill -9`: the process gets no chance to flush anything.
