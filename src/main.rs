@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LogFormat};
 
 /// How long blocking work (file I/O of the embedded backends) may take to finish after the
 /// roles have stopped, before the process exits anyway.
@@ -20,7 +20,8 @@ const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let log_format = cli.log_format;
+    telemetry::init(log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -37,8 +38,11 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
-            // Also as a plain line: with JSON logs, or RUST_LOG=off, people still see why.
+            // Log collectors get the error as a record; people always get a plain line, also
+            // with JSON logs or RUST_LOG=off.
+            if log_format == LogFormat::Json {
+                tracing::error!("{error:#}");
+            }
             eprintln!("nagare: {error:#}");
             ExitCode::FAILURE
         }
