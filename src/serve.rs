@@ -35,14 +35,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Listen for signals before anything starts, so a stop request is never missed.
     let stop_requested = signals::stop_requested().await?;
     let topics = Topics::default();
-    // Bind first: a taken port fails the start before any data is touched.
-    let listener = if roles.contains(&Role::Gateway) {
-        let bound = TcpListener::bind(&args.listen).await;
-        Some(bound.with_context(|| format!("cannot listen on {}", args.listen))?)
-    } else {
-        None
-    };
-
     let log = nagare_infra::open_log(&args.log)
         .await
         .with_context(|| format!("cannot open the event log at {}", args.log))?;
@@ -54,6 +46,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store = %store.capabilities().description,
         "backends open"
     );
+    // Bound before anything is written, and after the data directory is locked, so that a
+    // second instance started with the same flags names the directory, not the port.
+    let listener = if roles.contains(&Role::Gateway) {
+        let bound = TcpListener::bind(&args.listen).await;
+        Some(bound.with_context(|| format!("cannot listen on {}", args.listen))?)
+    } else {
+        None
+    };
     let partitions = topology::ensure_topics(&*log, &topics, args.partitions).await?;
     tracing::info!(partitions, "topics ready");
 

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::ledger::{self, Writers};
-use common::{DataDir, Server, nagare_command, serve_args, shop, wait_for_exit};
+use common::{DataDir, Server, nagare_command, serve_args, serve_args_on, shop, wait_for_exit};
 
 /// Runs the binary to completion (bounded) and returns its exit code and stderr.
 async fn run_to_exit(args: &[String]) -> (Option<i32>, String) {
@@ -36,7 +36,10 @@ async fn a_second_instance_on_the_same_data_directory_refuses_to_start() {
     let first = Server::start(&dir, &[]).await;
     let category_id = shop::create_category(&first, "Kept safe").await;
 
-    let (code, stderr) = run_to_exit(&serve_args(&dir, &[])).await;
+    // Exactly the same flags, port included: the data directory is what it must name.
+    let port = first.base_url().rsplit(':').next().unwrap_or_default().to_owned();
+    let args = serve_args_on(&dir, &format!("127.0.0.1:{port}"), &[]);
+    let (code, stderr) = run_to_exit(&args).await;
     assert_ne!(code, Some(0), "the second instance started; stderr:\n{stderr}");
     assert!(stderr.contains("in use by another Nagare process"), "{stderr}");
     assert!(stderr.contains(&dir.path().display().to_string()), "{stderr}");
@@ -165,12 +168,17 @@ async fn bad_command_lines_fail_with_a_clear_message() {
         (with(&["--snapshot-every", "0"]), vec!["--snapshot-every", "never"]),
         (with(&["--partitions", "zero"]), vec!["--partitions"]),
         (with(&["--log-format", "xml"]), vec!["text", "json"]),
+        (serve_args_on(&dir, "not an address", &[]), vec!["cannot listen on not an address"]),
         (
-            vec!["serve".into(), "--listen".into(), "not an address".into()],
-            vec!["cannot listen on not an address"],
-        ),
-        (
-            vec!["serve".into(), "--log".into(), "bogus://somewhere".into()],
+            vec![
+                "serve".into(),
+                "--listen".into(),
+                "127.0.0.1:0".into(),
+                "--log".into(),
+                "bogus://somewhere".into(),
+                "--store".into(),
+                dir.url(),
+            ],
             vec!["bogus://somewhere"],
         ),
     ];

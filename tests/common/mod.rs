@@ -96,10 +96,15 @@ impl Api {
 
 /// The binary's arguments for a server on `dir`, listening on a free local port.
 pub(crate) fn serve_args(dir: &DataDir, extra: &[&str]) -> Vec<String> {
+    serve_args_on(dir, "127.0.0.1:0", extra)
+}
+
+/// The binary's arguments for a server on `dir`, listening on `listen`.
+pub(crate) fn serve_args_on(dir: &DataDir, listen: &str, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "serve".into(),
         "--listen".into(),
-        "127.0.0.1:0".into(),
+        listen.into(),
         "--log".into(),
         dir.url(),
         "--store".into(),
