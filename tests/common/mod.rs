@@ -124,6 +124,9 @@ pub(crate) fn nagare_command(args: &[String]) -> Command {
         }
     }
     command.env("RUST_LOG", "info");
+    // Any relative default (./nagare-data) lands in the temporary directory, never in the
+    // repository.
+    command.current_dir(std::env::temp_dir());
     command
 }
 
