@@ -238,28 +238,49 @@ impl Event {
     /// The id of the aggregate the event belongs to (its log key).
     pub fn aggregate_id(&self) -> &str {
         match self {
-            Event::Category(e) => match e {
-                CategoryEvent::Created(e) => &e.category_id,
-                CategoryEvent::Updated(e) => &e.category_id,
-                CategoryEvent::Deleted(e) => &e.category_id,
-            },
-            Event::Product(e) => match e {
-                ProductEvent::Created(e) => &e.product_id,
-                ProductEvent::Updated(e) => &e.product_id,
-                ProductEvent::PriceChanged(e) => &e.product_id,
-                ProductEvent::Deleted(e) => &e.product_id,
-                ProductEvent::StockAdded(e) => &e.product_id,
-                ProductEvent::StockReserved(e) => &e.product_id,
-                ProductEvent::StockReservationRejected(e) => &e.product_id,
-                ProductEvent::StockReleased(e) => &e.product_id,
-            },
-            Event::Order(e) => match e {
-                OrderEvent::Created(e) => &e.order_id,
-                OrderEvent::PaymentProcessed(e) => &e.order_id,
-                OrderEvent::PaymentFailed(e) => &e.order_id,
-                OrderEvent::Confirmed(e) => &e.order_id,
-                OrderEvent::Cancelled(e) => &e.order_id,
-            },
+            Event::Category(e) => e.category_id(),
+            Event::Product(e) => e.product_id(),
+            Event::Order(e) => e.order_id(),
+        }
+    }
+}
+
+impl CategoryEvent {
+    /// The category the event belongs to.
+    pub fn category_id(&self) -> &str {
+        match self {
+            CategoryEvent::Created(e) => &e.category_id,
+            CategoryEvent::Updated(e) => &e.category_id,
+            CategoryEvent::Deleted(e) => &e.category_id,
+        }
+    }
+}
+
+impl ProductEvent {
+    /// The product the event belongs to.
+    pub fn product_id(&self) -> &str {
+        match self {
+            ProductEvent::Created(e) => &e.product_id,
+            ProductEvent::Updated(e) => &e.product_id,
+            ProductEvent::PriceChanged(e) => &e.product_id,
+            ProductEvent::Deleted(e) => &e.product_id,
+            ProductEvent::StockAdded(e) => &e.product_id,
+            ProductEvent::StockReserved(e) => &e.product_id,
+            ProductEvent::StockReservationRejected(e) => &e.product_id,
+            ProductEvent::StockReleased(e) => &e.product_id,
+        }
+    }
+}
+
+impl OrderEvent {
+    /// The order the event belongs to.
+    pub fn order_id(&self) -> &str {
+        match self {
+            OrderEvent::Created(e) => &e.order_id,
+            OrderEvent::PaymentProcessed(e) => &e.order_id,
+            OrderEvent::PaymentFailed(e) => &e.order_id,
+            OrderEvent::Confirmed(e) => &e.order_id,
+            OrderEvent::Cancelled(e) => &e.order_id,
         }
     }
 }

@@ -89,12 +89,8 @@ impl Catalog {
     }
 
     fn apply_category(&mut self, event: &CategoryEvent, version: u64) -> bool {
-        let id = match event {
-            CategoryEvent::Created(e) => &e.category_id,
-            CategoryEvent::Updated(e) => &e.category_id,
-            CategoryEvent::Deleted(e) => &e.category_id,
-        };
-        let facts = self.categories.entry(id.clone()).or_default();
+        let id = event.category_id();
+        let facts = self.categories.entry(id.to_owned()).or_default();
         if version <= facts.version {
             return false;
         }
@@ -108,7 +104,7 @@ impl Catalog {
     }
 
     fn apply_product(&mut self, event: &ProductEvent, version: u64) -> bool {
-        let id = product_id(event);
+        let id = event.product_id();
         let facts = self.products.entry(id.to_owned()).or_default();
         if version <= facts.version {
             return false;
@@ -153,19 +149,6 @@ impl Catalog {
             }
         }
         true
-    }
-}
-
-pub(crate) fn product_id(event: &ProductEvent) -> &str {
-    match event {
-        ProductEvent::Created(e) => &e.product_id,
-        ProductEvent::Updated(e) => &e.product_id,
-        ProductEvent::PriceChanged(e) => &e.product_id,
-        ProductEvent::Deleted(e) => &e.product_id,
-        ProductEvent::StockAdded(e) => &e.product_id,
-        ProductEvent::StockReserved(e) => &e.product_id,
-        ProductEvent::StockReservationRejected(e) => &e.product_id,
-        ProductEvent::StockReleased(e) => &e.product_id,
     }
 }
 
