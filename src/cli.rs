@@ -65,8 +65,9 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) roles: Vec<Role>,
 
-    /// Write a snapshot of an aggregate every N of its events (N ≥ 1), or `never`. Snapshots
-    /// only shorten rebuilds after a restart; the state is the same either way.
+    /// Snapshot the aggregates of a command partition once N events (N ≥ 1) have been written
+    /// in it since its last snapshot, or `never`. Snapshots only shorten rebuilds after a
+    /// restart; the state is the same either way.
     #[arg(long, env = "NAGARE_SNAPSHOT_EVERY", default_value = "100", value_name = "N|never")]
     pub(crate) snapshot_every: SnapshotInterval,
 
@@ -108,7 +109,7 @@ impl fmt::Display for Role {
     }
 }
 
-/// How often the command processor snapshots an aggregate.
+/// How often the command processor snapshots the aggregates of a partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SnapshotInterval {
     Every(u64),
