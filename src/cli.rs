@@ -24,6 +24,70 @@ pub(crate) enum Command {
     /// Run Nagare: the GraphQL gateway, the command processor and the projections, in one
     /// process (or the subset named by --roles).
     Serve(ServeArgs),
+    /// Declare the log's topics (`ensure`) and show them with their watermarks (`describe`).
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Write a whole log (every topic, partition, offset, header and timestamp, and the
+    /// processor's committed offsets) to a portable file.
+    Export(ExportArgs),
+    /// Load a file written by `nagare export` into a log, at the same partitions and offsets.
+    Import(ImportArgs),
+}
+
+/// `nagare topics …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TopicsCommand {
+    /// Create the declared topics that are missing and report how existing ones differ.
+    Ensure(TopicsArgs),
+    /// Show every declared topic: partitions, cleanup, watermarks, and drift from the declaration.
+    Describe(TopicsArgs),
+}
+
+/// The log a command works on.
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// The event log: `embedded://PATH` or `kafka://HOST:PORT[,HOST:PORT...]`.
+    #[arg(
+        long,
+        env = "NAGARE_LOG",
+        default_value = "embedded://./nagare-data",
+        value_name = "URL"
+    )]
+    pub(crate) log: String,
+}
+
+/// Flags of `nagare topics ensure|describe`.
+#[derive(Debug, Args)]
+pub(crate) struct TopicsArgs {
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+
+    /// Partitions of the commands, events, replies and snapshots topics when they are created.
+    #[arg(long, env = "NAGARE_PARTITIONS", default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub(crate) partitions: u32,
+}
+
+/// Flags of `nagare export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+
+    /// The file to write; it must not exist yet.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: std::path::PathBuf,
+}
+
+/// Flags of `nagare import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+
+    /// A file written by `nagare export`.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) input: std::path::PathBuf,
 }
 
 /// Flags of `nagare serve`.
@@ -160,6 +224,7 @@ mod tests {
         let argv = ["nagare", "serve"].iter().chain(args.iter());
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Serve(serve) => serve,
+            other => panic!("parsed as {other:?}"),
         })
     }
 

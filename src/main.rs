@@ -5,7 +5,9 @@ mod serve;
 mod signals;
 mod supervisor;
 mod telemetry;
+mod topics;
 mod topology;
+mod transfer;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,6 +34,9 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Topics(command) => topics::run(command).await,
+            Command::Export(args) => transfer::export(args).await,
+            Command::Import(args) => transfer::import(args).await,
         }
     });
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);

@@ -134,6 +134,12 @@ pub struct LogCapabilities {
     pub atomic_append: bool,
     /// Compacted topics are actually compacted.
     pub compaction: bool,
+    /// Appends may be made atomic across topics and partitions with transactions (Kafka's
+    /// KIP-98). When false, `append` writes each partition's records in order but a crash may
+    /// leave some partitions written and others not.
+    pub transactions: bool,
+    /// A retried append never duplicates or reorders records of a partition.
+    pub idempotence: bool,
 }
 
 /// The log. Implementations are cheap to share behind an `Arc`.

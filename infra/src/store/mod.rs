@@ -57,6 +57,10 @@ pub struct ScanPage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreCapabilities {
     pub description: String,
+    /// Several processes read and write the same rows (ScyllaDB). When false (the embedded
+    /// store) the store belongs to one process, which must keep its own replica of the read
+    /// models up to date.
+    pub shared: bool,
 }
 
 /// The read-model store. Implementations are cheap to share behind an `Arc`.

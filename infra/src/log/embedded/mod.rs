@@ -203,6 +203,9 @@ impl EventLog for EmbeddedLog {
             ),
             atomic_append: true,
             compaction: false,
+            // One write batch per append is already atomic; there is nothing to retry twice.
+            transactions: true,
+            idempotence: true,
         }
     }
 

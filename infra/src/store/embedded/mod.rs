@@ -95,6 +95,7 @@ impl ReadStore for EmbeddedStore {
     fn capabilities(&self) -> StoreCapabilities {
         StoreCapabilities {
             description: format!("embedded store at {} (fjall, fsync per group commit)", self.dir),
+            shared: false,
         }
     }
 
