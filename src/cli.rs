@@ -54,6 +54,12 @@ pub(crate) struct LogArgs {
         value_name = "URL"
     )]
     pub(crate) log: String,
+
+    /// Prefix of every topic name (`PREFIX` + `commands`, `events.product`, …), so several
+    /// deployments can share one Kafka cluster. Letters, digits, `.`, `_` and `-`.
+    #[arg(long, env = "NAGARE_TOPIC_PREFIX", default_value = "nagare.", value_name = "PREFIX",
+          value_parser = parse_topic_prefix)]
+    pub(crate) topic_prefix: String,
 }
 
 /// Flags of `nagare topics ensure|describe`.
@@ -107,6 +113,12 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) log: String,
 
+    /// Prefix of every topic name (`PREFIX` + `commands`, `events.product`, …), so several
+    /// deployments can share one Kafka cluster. Letters, digits, `.`, `_` and `-`.
+    #[arg(long, env = "NAGARE_TOPIC_PREFIX", default_value = "nagare.", value_name = "PREFIX",
+          value_parser = parse_topic_prefix)]
+    pub(crate) topic_prefix: String,
+
     /// The read-model store the queries are served from. `embedded://PATH` keeps it on local
     /// disk; it may share the log's directory.
     #[arg(
@@ -145,6 +157,24 @@ pub(crate) struct ServeArgs {
     /// no /admin routes yet.
     #[arg(long, env = "NAGARE_ADMIN_TOKEN", hide_env_values = true, value_name = "T")]
     pub(crate) admin_token: Option<String>,
+}
+
+/// Longest topic prefix accepted: Kafka topic names are at most 249 characters and the longest
+/// suffix Nagare appends (`events.category`) needs room.
+const MAX_TOPIC_PREFIX: usize = 200;
+
+fn parse_topic_prefix(text: &str) -> Result<String, String> {
+    if text.chars().count() > MAX_TOPIC_PREFIX {
+        return Err(format!("must be at most {MAX_TOPIC_PREFIX} characters"));
+    }
+    if let Some(bad) =
+        text.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "`{bad}` is not allowed in a topic name (letters, digits, `.`, `_`, `-`)"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// Format of the log lines on stderr.
@@ -243,6 +273,17 @@ mod tests {
         assert_eq!(args.snapshot_every, SnapshotInterval::Every(100));
         assert_eq!(args.partitions, 8);
         assert_eq!(args.admin_token, None);
+        assert_eq!(args.topic_prefix, "nagare.");
+    }
+
+    #[test]
+    fn topic_prefixes_are_legal_topic_names() {
+        assert_eq!(serve(&["--topic-prefix", "shop-1."]).unwrap().topic_prefix, "shop-1.");
+        assert_eq!(serve(&["--topic-prefix", ""]).unwrap().topic_prefix, "");
+        for bad in ["a b", "a/b", "ä.", &"x".repeat(201)] {
+            let message = serve(&["--topic-prefix", bad]).unwrap_err().to_string();
+            assert!(message.contains("--topic-prefix"), "{message}");
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     // Listen for signals before anything starts, so a stop request is never missed.
     let stop_requested = signals::stop_requested().await?;
-    let topics = Topics::default();
+    let topics = Topics::with_prefix(args.topic_prefix.clone());
     let log = nagare_infra::open_log(&args.log)
         .await
         .with_context(|| format!("cannot open the event log at {}", args.log))?;
