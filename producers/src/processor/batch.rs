@@ -1,7 +1,8 @@
 //! Deciding one batch of commands of one partition, in memory: the output is every record the
-//! batch writes (events, replies, dead letters, snapshots) and the command offset to commit, all
-//! for a single `append`. The state is updated as commands are decided, so the next command of
-//! the batch sees the previous one's events; if the append fails, the caller throws it away.
+//! batch writes (events, dead letters and snapshots; the replies apart, since a reply may only
+//! follow the events it names, see [`super::write`]) and the command offset to commit. The
+//! state is updated as commands are decided, so the next command of the batch sees the previous
+//! one's events; if the write fails, the caller throws the state away.
 
 use bytes::Bytes;
 use nagare_infra::{GroupCommit, Offset, OutgoingRecord, Position, Record, StoredRecord};
@@ -30,11 +31,13 @@ pub(crate) struct BatchContext<'a> {
     pub(crate) snapshot_every: Option<u64>,
 }
 
-/// Everything one batch writes, in one append.
+/// Everything one batch writes.
 #[derive(Debug, Default)]
 pub(crate) struct PlannedBatch {
-    /// Events first, then replies, dead letters and snapshots.
+    /// Events first, then dead letters and snapshots.
     pub(crate) records: Vec<OutgoingRecord>,
+    /// The answers to the waiting gateways; they name positions of `records`.
+    pub(crate) replies: Vec<OutgoingRecord>,
     /// Where the leading event records must land (the replies already name these positions).
     pub(crate) expected: Vec<Position>,
     pub(crate) commit: Option<GroupCommit>,
@@ -81,7 +84,7 @@ pub(crate) fn plan_batch(
     let snapshots = snapshot_records(ctx, state, start_offsets);
     plan.expected = out.expected;
     plan.records = out.events;
-    plan.records.extend(out.replies);
+    plan.replies = out.replies;
     plan.records.extend(out.dead_letters);
     plan.records.extend(snapshots);
     plan.commit = commands.last().map(|last| GroupCommit {

@@ -66,7 +66,7 @@ fn raw(
 }
 
 fn replies(plan: &PlannedBatch) -> Vec<CommandReply> {
-    plan.records
+    plan.replies
         .iter()
         .filter(|r| r.topic == topics().replies())
         .filter_map(|r| r.record.value.as_deref().and_then(|v| codec::decode_reply(v).ok()))
@@ -74,7 +74,7 @@ fn replies(plan: &PlannedBatch) -> Vec<CommandReply> {
 }
 
 fn records_on(plan: &PlannedBatch, topic: &str) -> Vec<OutgoingRecord> {
-    plan.records.iter().filter(|r| r.topic == topic).cloned().collect()
+    plan.records.iter().chain(&plan.replies).filter(|r| r.topic == topic).cloned().collect()
 }
 
 #[test]

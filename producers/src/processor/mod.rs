@@ -2,11 +2,15 @@
 //!
 //! It joins the consumer group `config.group` on the commands topic. On `Assigned(p)` it
 //! rebuilds the aggregates of partition `p` from the snapshots and events topics (same partition
-//! number: the topics share partition count and key hashing), then reads commands from the
-//! group's committed offset. Each batch of a partition is decided in memory ([`batch`]) and
-//! written with ONE `append` — events, replies, dead letters, snapshots and the command offset —
-//! so many commands share one durable write. If that append fails, the in-memory state may be
-//! ahead of the log: the partition is rebuilt from the log and re-read from the committed offset.
+//! number: the topics share partition count and key hashing), reading each topic up to its high
+//! watermark so a previous owner's last batch is seen, then reads commands from the group's
+//! committed offset. On `Revoked(p)` it drops the state of `p`, and records of a partition it
+//! does not own are never decided. Each batch of a partition is decided in memory ([`batch`])
+//! and written by [`write`]: one atomic append of events, replies, dead letters, snapshots and
+//! the command offset where the log allows it, else events before replies — so many commands
+//! share one durable write, and no reply names an event that is not durable. If the write
+//! fails, the in-memory state may be ahead of the log: the partition is rebuilt from the log and
+//! re-read from the committed offset.
 //!
 //! Cross-aggregate rules ask the [`CatalogFeed`], caught up to the high watermarks before any
 //! batch that needs it; its module documents the race that remains between partitions.
@@ -14,6 +18,7 @@
 mod batch;
 mod partition;
 mod rebuild;
+mod write;
 
 pub use partition::{AggregateEntry, AggregateKey, PartitionState};
 pub use rebuild::rebuild_partition;
@@ -29,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::CatalogFeed;
 use crate::{Error, ProcessorConfig, Result};
 use batch::{BatchContext, needs_catalog, plan_batch};
+use write::{WriteOutcome, write_batch};
 
 /// Retries of a failed rebuild or read wait this long at first, doubling up to the maximum.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -45,8 +51,27 @@ pub(crate) async fn run(
     let read = catalog.catch_up().await?;
     tracing::info!(events = read, "catalog loaded");
     let consumer = log.subscribe(&config.group, &[topics.commands()]).await?;
-    let mut processor =
-        Processor { log, topics, config, catalog, partitions: HashMap::new(), consumer, shutdown };
+    let atomic_append = log.capabilities().atomic_append;
+    tracing::info!(
+        group = %config.group,
+        atomic_append,
+        "command processor joined its group; {}",
+        if atomic_append {
+            "each batch is one atomic append"
+        } else {
+            "each batch writes its events before its replies"
+        }
+    );
+    let mut processor = Processor {
+        log,
+        topics,
+        config,
+        catalog,
+        partitions: HashMap::new(),
+        consumer,
+        shutdown,
+        atomic_append,
+    };
     processor.run().await;
     Ok(())
 }
@@ -80,6 +105,8 @@ struct Processor {
     partitions: HashMap<u32, PartitionState>,
     consumer: Box<dyn GroupConsumer>,
     shutdown: CancellationToken,
+    /// The log's `atomic_append`: one append per batch, or events before replies.
+    atomic_append: bool,
 }
 
 impl Processor {
@@ -93,21 +120,39 @@ impl Processor {
             };
             match event {
                 Ok(GroupEvent::Assigned(tps)) => {
-                    tracing::info!(partitions = ?partition_numbers(&tps), "command partitions assigned");
+                    tracing::info!(
+                        partitions = ?partition_numbers(&tps),
+                        owned = ?partition_numbers(&self.consumer.assignment()),
+                        "command partitions assigned"
+                    );
                     let commands = self.topics.commands();
                     for tp in tps.iter().filter(|tp| tp.topic == commands) {
                         self.load_partition(tp).await;
                     }
                 }
                 Ok(GroupEvent::Revoked(tps)) => {
-                    tracing::info!(partitions = ?partition_numbers(&tps), "command partitions revoked");
+                    tracing::info!(
+                        partitions = ?partition_numbers(&tps),
+                        owned = ?partition_numbers(&self.consumer.assignment()),
+                        "command partitions revoked"
+                    );
                     for tp in &tps {
                         self.partitions.remove(&tp.partition);
                     }
                 }
                 Ok(GroupEvent::Records(records)) => {
                     for (partition, commands) in by_partition(records) {
-                        self.handle_batch(partition, &commands).await;
+                        if self.owns(partition) {
+                            self.handle_batch(partition, &commands).await;
+                        } else {
+                            // Its new owner decides these; deciding them here would make two
+                            // writers of one partition.
+                            tracing::debug!(
+                                partition,
+                                commands = commands.len(),
+                                "records of a partition this processor does not own passed over"
+                            );
+                        }
                     }
                 }
                 Err(nagare_infra::Error::Closed) => break,
@@ -144,36 +189,43 @@ impl Processor {
             snapshot_every: self.config.snapshot_every,
         };
         let plan = plan_batch(&ctx, state, self.catalog.catalog_mut(), commands);
-        let written = if plan.records.is_empty() {
-            match plan.commit {
-                Some(commit) => self.log.commit(commit).await.map(|()| Vec::new()),
-                None => Ok(Vec::new()),
-            }
-        } else {
-            self.log.append(plan.records, plan.commit).await
-        };
-        match written {
-            Ok(positions) if positions.get(..plan.expected.len()) == Some(&plan.expected[..]) => {
+        let counts = (plan.accepted, plan.duplicates, plan.rejected, plan.dead_lettered);
+        match write_batch(self.log.as_ref(), self.atomic_append, plan).await {
+            WriteOutcome::Written => {
+                let (accepted, duplicates, rejected, dead_lettered) = counts;
                 tracing::debug!(
                     %tp,
                     commands = commands.len(),
-                    accepted = plan.accepted,
-                    duplicates = plan.duplicates,
-                    rejected = plan.rejected,
-                    dead_lettered = plan.dead_lettered,
+                    accepted,
+                    duplicates,
+                    rejected,
+                    dead_lettered,
                     "batch written"
                 );
             }
-            Ok(_) => {
-                // Replies already named the predicted positions; someone else writes here.
-                tracing::error!(%tp, "events landed at unexpected offsets: another writer on this partition; rebuilding");
+            WriteOutcome::Misplaced { expected, actual } => {
+                tracing::error!(
+                    %tp,
+                    expected = ?expected.first(),
+                    actual = ?actual.first(),
+                    "events landed at unexpected offsets: another writer on this partition; rebuilding"
+                );
                 self.recover(&tp).await;
             }
-            Err(error) => {
+            WriteOutcome::Failed(error) => {
                 tracing::warn!(%error, %tp, "append failed; rebuilding the partition from the log");
                 self.recover(&tp).await;
             }
         }
+    }
+
+    /// Whether the group currently assigns this command partition to this processor.
+    fn owns(&self, partition: u32) -> bool {
+        let commands = self.topics.commands();
+        self.consumer
+            .assignment()
+            .iter()
+            .any(|tp| tp.partition == partition && tp.topic == commands)
     }
 
     /// Rebuilds a partition's state, retrying until it succeeds or shutdown. False on shutdown.
