@@ -18,12 +18,14 @@
 mod progress;
 mod projections;
 pub mod read_models;
+mod replica;
 
 pub use progress::{Progress, ProjectionProgress};
 pub use read_models::ReadModels;
 pub use read_models::views::{
     CategoryView, OrderLineView, OrderStatus, OrderView, Page, PageRequest, ProductView,
 };
+pub use replica::{REPLICA_TABLE, projection_group_prefix, replica_id};
 
 use std::sync::Arc;
 use std::time::Duration;
