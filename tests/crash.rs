@@ -1,5 +1,5 @@
 //! `kill -9` while 8 clients write as fast as they can: after a restart every mutation that was
-//! answered with a receipt is visible exactly once.
+//! answered with a receipt is visible exactly once. On each backend.
 
 mod common;
 
@@ -9,13 +9,17 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::ledger::{self, Writers};
-use common::{DataDir, Server, shop};
+use common::{Backend, DataDir, Server, on_each_backend, shop};
 
 const WRITERS: usize = 8;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_mutations_survive_kill_9_exactly_once() {
-    let dir = DataDir::new();
+on_each_backend!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    acknowledged_mutations_survive_kill_9_exactly_once
+);
+
+async fn acknowledged_mutations_survive_kill_9_exactly_once(backend: Backend) {
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &["--snapshot-every", "5"]).await;
     let category_id = shop::create_category(&server, "Crash-tested").await;
     let mut initial_stock = HashMap::new();
@@ -39,7 +43,8 @@ async fn acknowledged_mutations_survive_kill_9_exactly_once() {
         )));
     }
     // Kill mid-flight: once a good number of mutations have been acknowledged.
-    ledger::wait_for_acknowledgements(&writers, 500, Duration::from_secs(30)).await;
+    let limit = backend.patience(Duration::from_secs(30));
+    ledger::wait_for_acknowledgements(&writers, 500, limit).await;
     let acknowledged_before_kill = writers.acknowledged.load(Ordering::Relaxed);
     server.kill().await;
     writers.stop.store(true, Ordering::Relaxed);

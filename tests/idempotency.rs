@@ -1,12 +1,12 @@
 //! A repeated `commandId` is applied once, also across a restart and when the copies race;
-//! `consistency: STRONG` makes a write visible to the very next query.
+//! `consistency: STRONG` makes a write visible to the very next query. On each backend.
 
 mod common;
 
 use std::time::Duration;
 
 use common::shop;
-use common::{DataDir, Server, command_id};
+use common::{Backend, DataDir, Server, command_id, on_each_backend};
 use serde_json::{Value, json};
 
 fn same_receipt(first: &Value, again: &Value) {
@@ -15,9 +15,10 @@ fn same_receipt(first: &Value, again: &Value) {
     }
 }
 
-#[tokio::test]
-async fn a_repeated_command_id_is_applied_once() {
-    let dir = DataDir::new();
+on_each_backend!(a_repeated_command_id_is_applied_once);
+
+async fn a_repeated_command_id_is_applied_once(backend: Backend) {
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &[]).await;
     let category_key = command_id();
     let create = shop::create_category_query();
@@ -59,9 +60,13 @@ async fn a_repeated_command_id_is_applied_once() {
     assert_eq!(shop::product(&server, &product_id).await["stock"], 7);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_copies_of_one_command_are_applied_once() {
-    let dir = DataDir::new();
+on_each_backend!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    racing_copies_of_one_command_are_applied_once
+);
+
+async fn racing_copies_of_one_command_are_applied_once(backend: Backend) {
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &[]).await;
     let category_id = shop::create_category(&server, "Snacks").await;
     let product_id = shop::create_product(&server, &category_id, "Senbei", 180, 0).await;
@@ -88,9 +93,10 @@ async fn racing_copies_of_one_command_are_applied_once() {
     assert_eq!(shop::product(&server, &product_id).await["stock"], 5);
 }
 
-#[tokio::test]
-async fn a_strong_mutation_is_visible_to_the_next_query() {
-    let dir = DataDir::new();
+on_each_backend!(a_strong_mutation_is_visible_to_the_next_query);
+
+async fn a_strong_mutation_is_visible_to_the_next_query(backend: Backend) {
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &[]).await;
     let category_id = shop::create_category(&server, "Noodles").await;
     for round in 0..20 {

@@ -1,12 +1,14 @@
 //! Everything survives a restart, whatever the snapshot interval: the read models show the same
 //! state, and the command processor rebuilds the same aggregates (versions continue, rules hold).
+//! On each backend; on Kafka the restarted server finds its topics on the same broker and its
+//! read models in the same store directory.
 
 mod common;
 
 use std::time::Duration;
 
 use common::shop::{self, PRODUCT_FIELDS};
-use common::{DataDir, Server, first_error};
+use common::{Backend, DataDir, Server, first_error, on_each_backend};
 use serde_json::{Value, json};
 
 /// The ids the scenario created.
@@ -88,9 +90,10 @@ async fn check_aggregates_were_rebuilt(server: &Server, created: &Created) {
     assert!(["CONFLICT", "NOT_FOUND"].contains(&error.code.as_str()), "{response:#}");
 }
 
-#[tokio::test]
-async fn state_survives_restarts_with_every_snapshot_interval() {
-    let dir = DataDir::new();
+on_each_backend!(state_survives_restarts_with_every_snapshot_interval);
+
+async fn state_survives_restarts_with_every_snapshot_interval(backend: Backend) {
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &["--snapshot-every", "1"]).await;
     let created = build(&server).await;
     let mut expected = state(&server, &created).await;
@@ -111,9 +114,10 @@ async fn state_survives_restarts_with_every_snapshot_interval() {
     }
 }
 
-#[tokio::test]
-async fn a_killed_server_restarts_with_the_same_state() {
-    let dir = DataDir::new();
+on_each_backend!(a_killed_server_restarts_with_the_same_state);
+
+async fn a_killed_server_restarts_with_the_same_state(backend: Backend) {
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &["--snapshot-every", "never"]).await;
     let created = build(&server).await;
     let expected = state(&server, &created).await;

@@ -1,13 +1,13 @@
-//! Bad input is refused with an error that names the field, and nothing reaches the log.
+//! Bad input is refused with an error that names the field, and nothing reaches the log. On each
+//! backend.
 
 mod common;
 
 use std::time::Duration;
 
 use common::shop;
-use common::{DataDir, Server, first_error};
+use common::{Backend, DataDir, Server, first_error, on_each_backend};
 use nagare_infra::TopicPartition;
-use nagare_schemas::topics::Topics;
 use serde_json::{Value, json};
 
 /// What one bad request must be answered with.
@@ -139,9 +139,10 @@ fn receipt_events(receipt: &Value) -> u64 {
     receipt["positions"].as_array().map_or(0, |p| p.len() as u64)
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
-    let dir = DataDir::new();
+on_each_backend!(bad_input_is_refused_naming_the_field_and_nothing_is_written);
+
+async fn bad_input_is_refused_naming_the_field_and_nothing_is_written(backend: Backend) {
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &[]).await;
 
     // The valid writes, whose events are all the log may hold in the end.
@@ -211,8 +212,8 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
 
     // ...and nothing reached the events topics; commands only where the processor itself had to
     // look the referenced aggregate up.
-    let log = nagare_infra::open_log(&dir.url()).await.expect("reopen the log");
-    let topics = Topics::default();
+    let log = nagare_infra::open_log(&dir.log_url()).await.expect("reopen the log");
+    let topics = dir.topics();
     let mut events = 0;
     for topic in topics.all_events() {
         events += high_watermark_sum(&*log, &topic).await;

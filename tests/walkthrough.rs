@@ -1,10 +1,11 @@
-//! The README's walkthrough, run verbatim with bash, curl and jq against a real server.
+//! The README's walkthrough, run verbatim with bash, curl and jq against a real server, on each
+//! backend.
 
 mod common;
 
 use std::process::Command;
 
-use common::{DataDir, Server, repo_root};
+use common::{Backend, DataDir, Server, on_each_backend, repo_root};
 use serde_json::Value;
 
 const START: &str = "<!-- walkthrough:start -->";
@@ -39,8 +40,9 @@ fn json_documents(output: &str) -> Vec<Value> {
         })
 }
 
-#[tokio::test]
-async fn the_readme_walkthrough_works_verbatim() {
+on_each_backend!(the_readme_walkthrough_works_verbatim);
+
+async fn the_readme_walkthrough_works_verbatim(backend: Backend) {
     for tool in ["bash", "curl", "jq", "timeout"] {
         let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output();
         assert!(
@@ -48,7 +50,7 @@ async fn the_readme_walkthrough_works_verbatim() {
             "`{tool}` is needed by the walkthrough test; scripts/test installs it"
         );
     }
-    let dir = DataDir::new();
+    let dir = DataDir::on(backend);
     let server = Server::start(&dir, &[]).await;
     let readme = readme();
     let script = walkthrough_script(&readme);

@@ -1,15 +1,18 @@
-//! Starts the real `nagare` binary on a free port and a data directory of the test's own, and
-//! talks to it over HTTP. Every wait is bounded, so a broken server fails a test instead of
-//! hanging it.
+//! Starts the real `nagare` binary on a free port and a data directory of the test's own, its
+//! log on the backend the test names, and talks to it over HTTP. Every wait is bounded, so a
+//! broken server fails a test instead of hanging it.
 
 // Each test file compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
+mod backend;
 pub(crate) mod ledger;
 pub(crate) mod shop;
 
+pub(crate) use backend::{Backend, DataDir, on_each_backend};
+
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -19,32 +22,13 @@ use serde_json::{Value, json};
 
 /// The line the server prints on stdout once it listens.
 const LISTENING: &str = "nagare listening on ";
-/// How long a start may take: the topics, the store and the rebuild of the aggregates.
+/// How long a start may take on the embedded backend: the topics, the store and the rebuild of
+/// the aggregates (raised on Kafka, see [`Backend::patience`]).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one HTTP request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The stderr kept for failure messages (the tail).
 const STDERR_KEPT: usize = 64 * 1024;
-
-/// A data directory that outlives restarts of the server and is removed at the end of the test.
-#[derive(Debug)]
-pub(crate) struct DataDir {
-    dir: tempfile::TempDir,
-}
-
-impl DataDir {
-    pub(crate) fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("create a temporary data directory") }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("embedded://{}", self.dir.path().display())
-    }
-}
 
 /// Why a server did not come up.
 #[derive(Debug)]
@@ -59,6 +43,7 @@ pub(crate) struct Server {
     child: Child,
     api: Api,
     stderr: Arc<Mutex<String>>,
+    backend: Backend,
 }
 
 /// An HTTP client of one server, cheap to clone into concurrent tasks.
@@ -101,15 +86,8 @@ pub(crate) fn serve_args(dir: &DataDir, extra: &[&str]) -> Vec<String> {
 
 /// The binary's arguments for a server on `dir`, listening on `listen`.
 pub(crate) fn serve_args_on(dir: &DataDir, listen: &str, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = vec![
-        "serve".into(),
-        "--listen".into(),
-        listen.into(),
-        "--log".into(),
-        dir.url(),
-        "--store".into(),
-        dir.url(),
-    ];
+    let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), listen.into()];
+    args.extend(dir.backend_args());
     args.extend(extra.iter().map(|a| a.to_string()));
     args
 }
@@ -158,7 +136,8 @@ impl Server {
             Some(pipe) => announcements(pipe),
             None => mpsc::channel().1,
         };
-        let base_url = match announced.recv_timeout(START_TIMEOUT) {
+        let start_timeout = dir.backend().patience(START_TIMEOUT);
+        let base_url = match announced.recv_timeout(start_timeout) {
             Ok(url) => url,
             Err(_) => {
                 let status = wait_for_exit(&mut child, Duration::from_secs(5)).await;
@@ -172,7 +151,7 @@ impl Server {
                 return Err(StartFailure { status, stderr });
             }
         };
-        let server = Server { child, api: Api::new(base_url), stderr };
+        let server = Server { child, api: Api::new(base_url), stderr, backend: dir.backend() };
         server.wait_until_ready().await;
         Ok(server)
     }
@@ -186,6 +165,10 @@ impl Server {
         self.api.clone()
     }
 
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -196,7 +179,7 @@ impl Server {
     }
 
     async fn wait_until_ready(&self) {
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + self.backend.patience(START_TIMEOUT);
         let url = format!("{}/health/ready", self.base_url());
         loop {
             match self.api.http.get(&url).send().await {
@@ -226,13 +209,15 @@ impl Server {
         response["data"].clone()
     }
 
-    /// Sends SIGTERM and waits for the exit; panics if it takes longer than `limit`.
+    /// Sends SIGTERM and waits for the exit; panics if it takes longer than `limit` (a bound for
+    /// the embedded backend, raised on Kafka, where consumers leave their groups on the way out).
     pub(crate) async fn terminate(self, limit: Duration) -> ExitStatus {
         self.terminate_with_logs(limit).await.0
     }
 
     /// Like [`Server::terminate`], also returning everything the server logged.
     pub(crate) async fn terminate_with_logs(mut self, limit: Duration) -> (ExitStatus, String) {
+        let limit = self.backend.patience(limit);
         self.signal("TERM");
         let Some(status) = wait_for_exit(&mut self.child, limit).await else {
             panic!("no exit within {limit:?} of SIGTERM; stderr:\n{}", self.stderr())
