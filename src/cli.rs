@@ -130,7 +130,10 @@ pub(crate) struct ServeArgs {
     pub(crate) store: String,
 
     /// Comma-separated roles this process runs: `gateway` serves HTTP, `commands` runs the
-    /// command processor, `projections` keeps the read models up to date.
+    /// command processor, `projections` keeps the read models up to date. Each role scales out
+    /// by running more processes on the same log. With the embedded store every process that
+    /// serves queries keeps its own full replica of the read models, so `gateway` there also
+    /// starts `projections`; with a shared store a gateway may run without them.
     #[arg(
         long,
         env = "NAGARE_ROLES",

@@ -60,24 +60,35 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.admin_token.is_some() {
         tracing::info!("an admin token is set; this release serves no /admin routes yet");
     }
-    if roles.contains(&Role::Gateway) && !roles.contains(&Role::Projections) {
-        tracing::warn!(
-            "the gateway runs without the projections role: queries serve the store as it is \
-             and `consistency: STRONG` mutations time out"
+    let store_shared = store.capabilities().shared;
+    let roles = effective_roles(roles, store_shared);
+    let progress = if roles.contains(&Role::Projections) || !roles.contains(&Role::Gateway) {
+        Progress::new()
+    } else {
+        // The projections run in other processes and write the shared store: read-your-writes
+        // follows their checkpoints there.
+        tracing::info!(
+            "the gateway runs without the projections role on a shared store; \
+             `consistency: STRONG` waits on the projections' checkpoints in the store"
         );
-    }
+        Progress::following_store(store.clone(), &topics)
+    };
 
-    let parts = Parts { log, store, topics, progress: Progress::new() };
+    let parts = Parts { log, store, topics, progress };
     let mut supervisor = Supervisor::default();
     if roles.contains(&Role::Projections) {
-        start_projections(&mut supervisor, &parts);
+        let group_prefix = nagare_consumers::projection_group_prefix(&*parts.store, &parts.topics)
+            .await
+            .context("cannot name the projections' consumer groups")?;
+        tracing::info!(%group_prefix, store_shared, "starting the projections");
+        start_projections(&mut supervisor, &parts, group_prefix);
     }
     if roles.contains(&Role::Commands) {
         start_processor(&mut supervisor, &parts, &args);
     }
     if let Some(listener) = listener {
         let address = listener.local_addr().context("cannot read the listening address")?;
-        start_gateway(&mut supervisor, &parts, listener);
+        start_gateway(&mut supervisor, &parts, listener, &roles);
         tracing::info!(%address, "listening on {address}");
         announce(&format!("nagare listening on http://{address}"));
     } else {
@@ -87,13 +98,27 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     supervisor.run_until(stop_requested).await
 }
 
+/// The roles to run: those asked for, plus the projections for a gateway on a store of its own
+/// (the embedded store), which would otherwise serve read models nobody keeps up to date.
+fn effective_roles(mut roles: BTreeSet<Role>, store_shared: bool) -> BTreeSet<Role> {
+    if roles.contains(&Role::Gateway) && !roles.contains(&Role::Projections) && !store_shared {
+        tracing::info!(
+            "starting the projections role too: this gateway's store belongs to this process \
+             alone, so its read models are kept here"
+        );
+        roles.insert(Role::Projections);
+    }
+    roles
+}
+
 /// What the roles share.
 #[derive(Debug)]
 struct Parts {
     log: Arc<dyn EventLog>,
     store: Arc<dyn ReadStore>,
     topics: Topics,
-    /// Fed by the projections, read by the gateway for `consistency: STRONG`.
+    /// Fed by the projections of this process, or read from the store's checkpoints when they
+    /// run elsewhere; the gateway waits on it for `consistency: STRONG`.
     progress: Progress,
 }
 
@@ -106,13 +131,10 @@ fn announce(line: &str) {
     }
 }
 
-fn start_projections(supervisor: &mut Supervisor, parts: &Parts) {
-    let config = ProjectionConfig {
-        // With the embedded store every process keeps its own full replica of the read models,
-        // so the group is this deployment's alone; its checkpoints live in the store.
-        group_prefix: format!("{}projections.", parts.topics.prefix()),
-        batch_size: PROJECTION_BATCH,
-    };
+/// `group_prefix` follows the store: a replica's own groups on a store of one process, one
+/// deployment-wide group on a shared store (see `nagare_consumers::projection_group_prefix`).
+fn start_projections(supervisor: &mut Supervisor, parts: &Parts, group_prefix: String) {
+    let config = ProjectionConfig { group_prefix, batch_size: PROJECTION_BATCH };
     let (log, store) = (parts.log.clone(), parts.store.clone());
     let (topics, progress) = (parts.topics.clone(), parts.progress.clone());
     supervisor.spawn(Role::Projections, move |stop| async move {
@@ -137,7 +159,12 @@ fn start_processor(supervisor: &mut Supervisor, parts: &Parts, args: &ServeArgs)
     });
 }
 
-fn start_gateway(supervisor: &mut Supervisor, parts: &Parts, listener: TcpListener) {
+fn start_gateway(
+    supervisor: &mut Supervisor,
+    parts: &Parts,
+    listener: TcpListener,
+    roles: &BTreeSet<Role>,
+) {
     let deps = nagare_gateway::GatewayDeps {
         log: parts.log.clone(),
         store: parts.store.clone(),
@@ -148,8 +175,30 @@ fn start_gateway(supervisor: &mut Supervisor, parts: &Parts, listener: TcpListen
     let config = nagare_gateway::GatewayConfig {
         command_timeout: COMMAND_TIMEOUT,
         consistency_timeout: CONSISTENCY_TIMEOUT,
+        roles: roles.iter().map(Role::to_string).collect(),
     };
     supervisor.spawn(Role::Gateway, move |stop| async move {
         nagare_gateway::serve(listener, deps, config, stop).await.map_err(anyhow::Error::from)
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(roles: &[Role]) -> BTreeSet<Role> {
+        roles.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_gateway_on_its_own_store_keeps_its_own_read_models() {
+        let gateway = set(&[Role::Gateway]);
+        assert_eq!(
+            effective_roles(gateway.clone(), false),
+            set(&[Role::Gateway, Role::Projections])
+        );
+        assert_eq!(effective_roles(gateway, true), set(&[Role::Gateway]));
+        let commands = set(&[Role::Commands]);
+        assert_eq!(effective_roles(commands.clone(), false), commands);
+    }
 }

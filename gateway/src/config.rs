@@ -20,13 +20,16 @@ pub struct GatewayDeps {
     pub topics: Topics,
 }
 
-/// The gateway's timeouts.
+/// The gateway's timeouts, and what readiness reports about its process.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GatewayConfig {
     /// How long a mutation waits for the command processor's reply before answering `TIMEOUT`.
     pub command_timeout: Duration,
     /// How long a `STRONG` mutation waits for the read models to show its events.
     pub consistency_timeout: Duration,
+    /// The roles the gateway's process runs (`gateway`, `commands`, `projections`), as
+    /// `/health/ready` reports them.
+    pub roles: Vec<String>,
 }
 
 impl Default for GatewayConfig {
@@ -34,6 +37,7 @@ impl Default for GatewayConfig {
         Self {
             command_timeout: Duration::from_secs(10),
             consistency_timeout: Duration::from_secs(5),
+            roles: vec!["gateway".to_owned()],
         }
     }
 }

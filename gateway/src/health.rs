@@ -2,13 +2,15 @@
 //!
 //! Live means the process answers. Ready means it can do its job: the log and the store answer
 //! within a short time, and the reply listener is reading (without it every mutation would
-//! time out).
+//! time out). The report also says what the backends promise (their capabilities, probed at
+//! start-up) and which roles this process runs, so an operator sees how a deployment is laid
+//! out from any gateway.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nagare_infra::{EventLog, ReadStore};
+use nagare_infra::{EventLog, LogCapabilities, ReadStore, StoreCapabilities};
 use nagare_schemas::topics::Topics;
 use poem::http::StatusCode;
 use poem::web::{Data, Json};
@@ -28,6 +30,8 @@ pub(crate) struct Readiness {
     pub(crate) store: Arc<dyn ReadStore>,
     pub(crate) bus: CommandBus,
     pub(crate) topics: Topics,
+    /// The roles of this process, reported as they are.
+    pub(crate) roles: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -44,6 +48,48 @@ pub(crate) struct ReadinessReport {
     pub(crate) log: DependencyState,
     pub(crate) store: DependencyState,
     pub(crate) reply_listener: DependencyState,
+    /// The roles this process runs.
+    pub(crate) roles: Vec<String>,
+    pub(crate) log_capabilities: LogCapabilityReport,
+    pub(crate) store_capabilities: StoreCapabilityReport,
+}
+
+/// What the log promises; see [`LogCapabilities`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LogCapabilityReport {
+    pub(crate) description: String,
+    pub(crate) atomic_append: bool,
+    pub(crate) transactions: bool,
+    pub(crate) idempotence: bool,
+    pub(crate) compaction: bool,
+}
+
+impl From<LogCapabilities> for LogCapabilityReport {
+    fn from(c: LogCapabilities) -> Self {
+        Self {
+            description: c.description,
+            atomic_append: c.atomic_append,
+            transactions: c.transactions,
+            idempotence: c.idempotence,
+            compaction: c.compaction,
+        }
+    }
+}
+
+/// What the store promises; see [`StoreCapabilities`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StoreCapabilityReport {
+    pub(crate) description: String,
+    /// Shared by every process (one set of read models), or this process's own replica.
+    pub(crate) shared: bool,
+}
+
+impl From<StoreCapabilities> for StoreCapabilityReport {
+    fn from(c: StoreCapabilities) -> Self {
+        Self { description: c.description, shared: c.shared }
+    }
 }
 
 impl ReadinessReport {
@@ -77,7 +123,15 @@ impl Readiness {
                 detail: format!("not reading {}", self.bus.replies_partition()),
             }
         };
-        let mut report = ReadinessReport { status: "not_ready", log, store, reply_listener };
+        let mut report = ReadinessReport {
+            status: "not_ready",
+            log,
+            store,
+            reply_listener,
+            roles: self.roles.clone(),
+            log_capabilities: self.log.capabilities().into(),
+            store_capabilities: self.store.capabilities().into(),
+        };
         if report.is_ready() {
             report.status = "ready";
         }
@@ -108,4 +162,41 @@ pub(crate) async fn ready(Data(readiness): Data<&Readiness>) -> Response {
     let report = readiness.check().await;
     let status = if report.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Json(report).with_status(status).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_keeps_its_fields_and_adds_capabilities_and_roles() {
+        let state = |up: bool| DependencyState { ready: up, detail: "d".into() };
+        let report = ReadinessReport {
+            status: "ready",
+            log: state(true),
+            store: state(true),
+            reply_listener: state(true),
+            roles: vec!["gateway".into(), "projections".into()],
+            log_capabilities: LogCapabilities {
+                description: "kafka://k:9092".into(),
+                atomic_append: false,
+                compaction: true,
+                transactions: false,
+                idempotence: true,
+            }
+            .into(),
+            store_capabilities: StoreCapabilities { description: "s".into(), shared: false }.into(),
+        };
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        assert_eq!(json["status"], "ready");
+        assert_eq!(json["replyListener"]["ready"], true);
+        assert_eq!(json["roles"], serde_json::json!(["gateway", "projections"]));
+        let log = &json["logCapabilities"];
+        assert_eq!(
+            (&log["atomicAppend"], &log["transactions"], &log["idempotence"], &log["compaction"]),
+            (&false.into(), &false.into(), &true.into(), &true.into())
+        );
+        assert_eq!(json["storeCapabilities"]["shared"], false);
+        assert!(report.is_ready());
+    }
 }

@@ -33,8 +33,13 @@ pub async fn serve(
         progress: deps.progress.clone(),
         consistency_timeout: config.consistency_timeout,
     });
-    let readiness =
-        Readiness { log: deps.log, store: deps.store, bus: bus.clone(), topics: deps.topics };
+    let readiness = Readiness {
+        log: deps.log,
+        store: deps.store,
+        bus: bus.clone(),
+        topics: deps.topics,
+        roles: config.roles.clone(),
+    };
 
     let acceptor = TcpAcceptor::from_tokio(listener).map_err(Error::Http)?;
     let addresses: Vec<String> = acceptor.local_addr().iter().map(ToString::to_string).collect();
