@@ -122,6 +122,8 @@ impl DataDir {
 /// Instantiates `async fn scenario(backend: Backend)` as two tests, `scenario::on_embedded` and
 /// `scenario::on_kafka`. The test attribute defaults to `#[tokio::test]`; give another one
 /// first: `on_each_backend!(#[tokio::test(flavor = "multi_thread")] scenario);`.
+// Not every test file instantiates scenarios.
+#[allow(unused_macros)]
 macro_rules! on_each_backend {
     ($scenario:ident) => {
         $crate::common::on_each_backend!(
@@ -143,4 +145,5 @@ macro_rules! on_each_backend {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use on_each_backend;

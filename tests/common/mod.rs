@@ -9,7 +9,9 @@ mod backend;
 pub(crate) mod ledger;
 pub(crate) mod shop;
 
-pub(crate) use backend::{Backend, DataDir, on_each_backend};
+#[allow(unused_imports)]
+pub(crate) use backend::on_each_backend;
+pub(crate) use backend::{Backend, DataDir};
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
