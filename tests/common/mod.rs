@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod backend;
+pub(crate) mod cluster;
 pub(crate) mod ledger;
 pub(crate) mod shop;
 
