@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::topology::MAX_PARTITIONS;
+
 /// Nagare (流れ): event-sourced services with CQRS on a partitioned event log.
 #[derive(Debug, Parser)]
 #[command(name = "nagare", version, about, long_about = None)]
@@ -34,13 +36,21 @@ pub(crate) enum Command {
     Import(ImportArgs),
 }
 
-/// `nagare topics …`.
+/// `nagare topics …`. The declaration is `infra/kafka/topics.toml`, compiled into the binary.
 #[derive(Debug, Subcommand)]
 pub(crate) enum TopicsCommand {
     /// Create the declared topics that are missing and report how existing ones differ.
+    ///
+    /// Prints one line per topic: `created`, `exists` (as declared) or `drift` (what differs).
+    /// Existing topics are never altered. Exits 0 when every topic is as declared, created, or
+    /// drifts harmlessly; exits 1 when the commands, events and snapshots topics do not share
+    /// one partition count, which the command processor cannot run with.
     Ensure(TopicsArgs),
-    /// Show every declared topic: partitions, cleanup, watermarks, and drift from the declaration.
-    Describe(TopicsArgs),
+    /// Show every declared topic, and any other topic with the prefix: partitions and cleanup
+    /// (declared/actual), retention, records, watermarks, and drift from the declaration.
+    ///
+    /// A missing topic is shown as missing, not as an error.
+    Describe(DescribeArgs),
 }
 
 /// The log a command works on.
@@ -68,10 +78,29 @@ pub(crate) struct TopicsArgs {
     #[command(flatten)]
     pub(crate) log: LogArgs,
 
-    /// Partitions of the commands, events, replies and snapshots topics when they are created.
-    #[arg(long, env = "NAGARE_PARTITIONS", default_value_t = 8, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub(crate) partitions: u32,
+    /// Partitions of the commands, events and snapshots topics, which share one count; replaces
+    /// the declared count (8). Topics that exist keep theirs and are compared with it; a
+    /// missing one of these topics is created with the count its existing siblings share.
+    /// Replies and dead letters keep their declared counts.
+    #[arg(long, env = "NAGARE_PARTITIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PARTITIONS)))]
+    pub(crate) partitions: Option<u32>,
+}
+
+/// Flags of `nagare topics describe`.
+#[derive(Debug, Args)]
+pub(crate) struct DescribeArgs {
+    #[command(flatten)]
+    pub(crate) topics: TopicsArgs,
+
+    /// Print one JSON document instead of the table, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// List every partition's low and high watermark and record count under its topic, instead
+    /// of the compact `low..high` list (which shows the first 16 partitions).
+    #[arg(long)]
+    pub(crate) partitions_detail: bool,
 }
 
 /// Flags of `nagare export`.
@@ -150,11 +179,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "NAGARE_SNAPSHOT_EVERY", default_value = "100", value_name = "N|never")]
     pub(crate) snapshot_every: SnapshotInterval,
 
-    /// Partitions of the commands, events, replies and snapshots topics when they are created.
+    /// Partitions of the commands, events and snapshots topics when they are created (they
+    /// share one count); without it, the count declared in infra/kafka/topics.toml (8).
     /// Existing topics keep their count; a difference is reported at start-up.
-    #[arg(long, env = "NAGARE_PARTITIONS", default_value_t = 8, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub(crate) partitions: u32,
+    #[arg(long, env = "NAGARE_PARTITIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PARTITIONS)))]
+    pub(crate) partitions: Option<u32>,
 
     /// Bearer token the operator API under /admin will require. Reserved: this release serves
     /// no /admin routes yet.
@@ -274,7 +304,7 @@ mod tests {
         assert_eq!(args.store, "embedded://./nagare-data");
         assert_eq!(args.roles, vec![Role::Gateway, Role::Commands, Role::Projections]);
         assert_eq!(args.snapshot_every, SnapshotInterval::Every(100));
-        assert_eq!(args.partitions, 8);
+        assert_eq!(args.partitions, None, "the declared count applies");
         assert_eq!(args.admin_token, None);
         assert_eq!(args.topic_prefix, "nagare.");
     }
@@ -313,7 +343,7 @@ mod tests {
         assert_eq!(args.store, "embedded:///tmp/b");
         assert_eq!(args.roles, vec![Role::Gateway, Role::Projections]);
         assert_eq!(args.snapshot_every, SnapshotInterval::Never);
-        assert_eq!(args.partitions, 4);
+        assert_eq!(args.partitions, Some(4));
         assert_eq!(args.admin_token.as_deref(), Some("secret"));
     }
 
@@ -375,6 +405,77 @@ mod tests {
             "NAGARE_ADMIN_TOKEN",
         ] {
             assert!(help.contains(flag), "`{flag}` is missing from:\n{help}");
+        }
+    }
+
+    fn topics(args: &[&str]) -> Result<TopicsCommand, clap::Error> {
+        let argv = ["nagare", "topics"].iter().chain(args.iter());
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Topics(topics) => topics,
+            other => panic!("parsed as {other:?}"),
+        })
+    }
+
+    #[test]
+    fn topics_commands_take_the_log_and_an_optional_partition_count() {
+        let Ok(TopicsCommand::Ensure(ensure)) = topics(&["ensure"]) else {
+            panic!("`topics ensure` did not parse")
+        };
+        assert_eq!(ensure.log.log, "embedded://./nagare-data");
+        assert_eq!(ensure.log.topic_prefix, "nagare.");
+        assert_eq!(ensure.partitions, None);
+        let Ok(TopicsCommand::Ensure(ensure)) =
+            topics(&["ensure", "--log", "kafka://k:9092", "--partitions", "12"])
+        else {
+            panic!("`topics ensure` with flags did not parse")
+        };
+        assert_eq!((ensure.log.log.as_str(), ensure.partitions), ("kafka://k:9092", Some(12)));
+        for bad in ["0", "1025", "many"] {
+            assert!(topics(&["ensure", "--partitions", bad]).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn describe_takes_json_and_partition_detail() {
+        let Ok(TopicsCommand::Describe(describe)) = topics(&["describe"]) else {
+            panic!("`topics describe` did not parse")
+        };
+        assert!(!describe.json && !describe.partitions_detail);
+        let Ok(TopicsCommand::Describe(describe)) =
+            topics(&["describe", "--json", "--partitions-detail", "--partitions", "2"])
+        else {
+            panic!("`topics describe` with flags did not parse")
+        };
+        assert!(describe.json && describe.partitions_detail);
+        assert_eq!(describe.topics.partitions, Some(2));
+        assert!(topics(&["ensure", "--json"]).is_err(), "ensure has no JSON output");
+    }
+
+    #[test]
+    fn topics_help_explains_every_flag() {
+        let mut command = Cli::command();
+        command.build();
+        let Some(group) = command.find_subcommand_mut("topics") else {
+            panic!("no topics subcommand")
+        };
+        let ensure = group
+            .find_subcommand_mut("ensure")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        let describe = group
+            .find_subcommand_mut("describe")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        for (help, flags) in [
+            (&ensure, &["--log ", "--topic-prefix", "--partitions", "NAGARE_LOG", "exits 1"][..]),
+            (
+                &describe,
+                &["--log ", "--topic-prefix", "--partitions ", "--json", "--partitions-detail"],
+            ),
+        ] {
+            for flag in flags {
+                assert!(help.contains(flag), "`{flag}` is missing from:\n{help}");
+            }
         }
     }
 }
