@@ -3,8 +3,13 @@
 //! - `embedded://PATH` — the embedded log in `PATH/log`, the embedded store in `PATH/store`, so
 //!   both may be given the same URL (the default is `embedded://./nagare-data`). `PATH` may be
 //!   relative (to the working directory) or absolute (`embedded:///var/lib/nagare`).
-//! - `kafka://HOST:PORT[,HOST:PORT…]` (log) and `scylla://HOST:PORT[,…]/KEYSPACE` (store) —
-//!   not compiled into this build yet: [`Error::FeatureNotEnabled`] names the cargo feature.
+//! - `kafka://HOST:PORT[,HOST:PORT…][?property=value&…]` — the Kafka log (cargo feature
+//!   `kafka`); the optional properties are librdkafka client properties, see
+//!   [`KafkaLog`](crate::log::kafka::KafkaLog).
+//! - `scylla://HOST:PORT[,…]/KEYSPACE` (store) — not implemented yet.
+//!
+//! A scheme whose cargo feature is compiled out fails with [`Error::FeatureNotEnabled`], which
+//! names the feature.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +25,7 @@ const ACCEPTED_STORE: &str = "embedded://PATH or scylla://HOST:PORT[,HOST:PORT..
 pub async fn open_log(url: &str) -> Result<Arc<dyn EventLog>> {
     match url.split_once("://") {
         Some(("embedded", path)) => open_embedded_log(embedded_dir(url, path)?.join("log")).await,
-        Some(("kafka", _)) => Err(not_compiled("kafka")),
+        Some(("kafka", _)) => open_kafka_log(url).await,
         _ => Err(bad_url(url, ACCEPTED_LOG)),
     }
 }
@@ -69,6 +74,16 @@ async fn open_embedded_log(_dir: PathBuf) -> Result<Arc<dyn EventLog>> {
     Err(not_compiled("embedded"))
 }
 
+#[cfg(feature = "kafka")]
+async fn open_kafka_log(url: &str) -> Result<Arc<dyn EventLog>> {
+    Ok(Arc::new(crate::log::kafka::KafkaLog::connect(url).await?))
+}
+
+#[cfg(not(feature = "kafka"))]
+async fn open_kafka_log(_url: &str) -> Result<Arc<dyn EventLog>> {
+    Err(not_compiled("kafka"))
+}
+
 #[cfg(feature = "embedded")]
 async fn open_embedded_store(dir: PathBuf) -> Result<Arc<dyn ReadStore>> {
     use crate::store::embedded::EmbeddedStore;
@@ -87,10 +102,25 @@ async fn open_embedded_store(_dir: PathBuf) -> Result<Arc<dyn ReadStore>> {
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "kafka"))]
     #[tokio::test]
-    async fn kafka_and_scylla_name_their_missing_feature() {
+    async fn kafka_names_its_missing_feature() {
         let log = open_log("kafka://localhost:9092").await;
         assert!(matches!(log, Err(Error::FeatureNotEnabled { feature, .. }) if feature == "kafka"));
+    }
+
+    #[cfg(feature = "kafka")]
+    #[tokio::test]
+    async fn malformed_kafka_urls_are_refused_before_connecting() {
+        for url in ["kafka://", "kafka://localhost", "kafka://localhost:9092?acks=0"] {
+            let Err(error) = open_log(url).await else { panic!("{url} was accepted") };
+            assert!(matches!(error, Error::BadUrl { .. }), "{url}: {error}");
+            assert!(error.to_string().contains(url), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn scylla_names_its_missing_feature() {
         let store = open_store("scylla://localhost:9042/nagare").await;
         assert!(
             matches!(store, Err(Error::FeatureNotEnabled { feature, .. }) if feature == "scylla")

@@ -87,9 +87,9 @@ fn nisshi_binary() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("NAGARE_NISSHI") {
         return Ok(PathBuf::from(path));
     }
-    let on_path = std::env::var_os("PATH")
+    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join("nisshi")).collect())
-        .unwrap_or_else(Vec::new);
+        .unwrap_or_default();
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));

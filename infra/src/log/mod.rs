@@ -12,6 +12,8 @@ use crate::Result;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 
 /// A position in a partition. Offsets start at 0 and grow by one per record, as in Kafka.
 pub type Offset = u64;

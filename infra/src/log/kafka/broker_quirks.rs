@@ -1,0 +1,38 @@
+//! Every place where a Kafka-protocol broker that is not Apache Kafka (Nisshi, Tansu) answers
+//! differently from Kafka, and how Nagare stays correct on real Kafka while working there.
+//!
+//! Each quirk says what such a broker does, what Apache Kafka does, and why the code is right
+//! for both. Nothing outside this module knows which broker it talks to.
+
+use rdkafka::statistics::Statistics;
+
+use crate::log::Cleanup;
+
+/// **DescribeConfigs of a topic may fail or leave out `cleanup.policy`.**
+/// Apache Kafka always describes a topic's `cleanup.policy` and `retention.ms` (its defaults
+/// included), so on Kafka this value is never used. Where a broker cannot describe them,
+/// Nagare reports Kafka's own defaults for a topic created without those properties —
+/// delete, keeping records per the broker's retention, reported as "kept forever" because
+/// nothing more precise is known — and logs that the cleanup policy is unknown.
+pub(super) const UNDESCRIBED_CLEANUP: Cleanup = Cleanup::Delete { retention_ms: None };
+
+/// [`UNDESCRIBED_CLEANUP`] for every topic of a DescribeConfigs request that failed as a whole.
+pub(super) fn undescribed(names: &[String], reason: &str) -> Vec<Cleanup> {
+    tracing::warn!(topics = ?names, reason, "Kafka did not describe the topics' cleanup policy");
+    names.iter().map(|_| UNDESCRIBED_CLEANUP).collect()
+}
+
+/// [`UNDESCRIBED_CLEANUP`] for one topic DescribeConfigs gave no configuration for.
+pub(super) fn undescribed_topic(name: &str, reason: &str) -> Cleanup {
+    tracing::warn!(topic = name, reason, "Kafka did not describe the topic's cleanup policy");
+    UNDESCRIBED_CLEANUP
+}
+
+/// **The idempotence probe reads librdkafka's producer-id state from its statistics.**
+/// Apache Kafka (0.11 and later) hands every idempotent producer a producer id
+/// (InitProducerId) and librdkafka reports the state `Assigned`. A broker without
+/// InitProducerId leaves the state elsewhere (or raises a fatal error); idempotence is then
+/// reported as unavailable rather than assumed.
+pub(super) fn producer_id_assigned(statistics: &Statistics) -> bool {
+    statistics.eos.as_ref().is_some_and(|eos| eos.idemp_state == "Assigned")
+}
