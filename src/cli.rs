@@ -78,10 +78,11 @@ pub(crate) struct TopicsArgs {
     #[command(flatten)]
     pub(crate) log: LogArgs,
 
-    /// Partitions of the commands, events and snapshots topics, which share one count; replaces
-    /// the declared count (8). Topics that exist keep theirs and are compared with it; a
-    /// missing one of these topics is created with the count its existing siblings share.
-    /// Replies and dead letters keep their declared counts.
+    /// Partitions the commands, events and snapshots topics should have (they share one
+    /// count), instead of the count declared in infra/kafka/topics.toml. Existing topics are
+    /// compared with it and keep their own; `ensure` creates a missing one with it, or with
+    /// the count its existing siblings share. Replies and dead letters keep their declared
+    /// counts.
     #[arg(long, env = "NAGARE_PARTITIONS", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PARTITIONS)))]
     pub(crate) partitions: Option<u32>,
