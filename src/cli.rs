@@ -31,8 +31,24 @@ pub(crate) enum Command {
     Topics(TopicsCommand),
     /// Write a whole log (every topic, partition, offset, header and timestamp, and the
     /// processor's committed offsets) to a portable file.
+    ///
+    /// Each partition is read up to its end as found at the start, so the export is consistent
+    /// per partition; for a consistent cut across partitions, stop the server (or keep it idle)
+    /// while exporting. The file is written under a temporary name and renamed once complete.
+    ///
+    /// The topics exported are those whose names start with --topic-prefix; the committed
+    /// offsets are those of the command processor's group, PREFIX + `command-processor`.
     Export(ExportArgs),
     /// Load a file written by `nagare export` into a log, at the same partitions and offsets.
+    ///
+    /// The whole file is verified before anything is written. Importing the same file again
+    /// is harmless, and an interrupted import resumes: records the log already holds are
+    /// compared with the file's and the import continues after them.
+    ///
+    /// Topics keep the names they have in the file. A source topic whose offsets have gaps
+    /// (compaction) cannot keep its offsets and is refused, except the snapshots topic (named
+    /// by --topic-prefix, PREFIX + `snapshots`): snapshots are derived from the events, so it is
+    /// left out with a warning and the command processor rebuilds from the events.
     Import(ImportArgs),
 }
 
@@ -107,6 +123,7 @@ pub(crate) struct DescribeArgs {
 /// Flags of `nagare export`.
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
+    // `--topic-prefix` chooses the topics and the processor's group: see `Command::Export`.
     #[command(flatten)]
     pub(crate) log: LogArgs,
 
@@ -118,6 +135,7 @@ pub(crate) struct ExportArgs {
 /// Flags of `nagare import`.
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
+    // `--topic-prefix` names the snapshots topic: see `Command::Import`.
     #[command(flatten)]
     pub(crate) log: LogArgs,
 

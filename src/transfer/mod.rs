@@ -1,11 +1,25 @@
-//! `nagare export` and `nagare import`: a whole log moved between backends through a portable file.
+//! `nagare export` and `nagare import`: a whole log moved between backends through a portable
+//! file ([`format`] describes it), at the same partitions and offsets.
+
+mod export;
+mod format;
+mod import;
+mod load;
+mod payload;
+mod plan;
+mod progress;
+mod reader;
+mod writer;
+
+#[cfg(test)]
+mod file_tests;
 
 use crate::cli::{ExportArgs, ImportArgs};
 
 pub(crate) async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`nagare export` is not available in this build ({args:?})")
+    export::run(args).await
 }
 
 pub(crate) async fn import(args: ImportArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`nagare import` is not available in this build ({args:?})")
+    import::run(args).await
 }
