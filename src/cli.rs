@@ -497,4 +497,34 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn export_and_import_take_a_log_and_a_file() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args.iter()).map(|cli| cli.command);
+        let Ok(Command::Export(export)) =
+            parse(&["nagare", "export", "--log", "kafka://k:9092", "--output", "all.nagare"])
+        else {
+            panic!("`export` did not parse")
+        };
+        assert_eq!(export.log.log, "kafka://k:9092");
+        assert_eq!(export.output, std::path::PathBuf::from("all.nagare"));
+        let Ok(Command::Import(import)) = parse(&["nagare", "import", "-i", "all.nagare"]) else {
+            panic!("`import` did not parse")
+        };
+        assert_eq!(import.log.log, "embedded://./nagare-data");
+        assert_eq!(import.input, std::path::PathBuf::from("all.nagare"));
+        assert!(parse(&["nagare", "export"]).is_err(), "--output is required");
+        assert!(parse(&["nagare", "import"]).is_err(), "--input is required");
+    }
+
+    #[test]
+    fn export_help_asks_for_an_idle_server() {
+        let mut command = Cli::command();
+        command.build();
+        let help = command
+            .find_subcommand_mut("export")
+            .map(|export| export.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(help.contains("stop the server (or keep it idle)"), "{help}");
+    }
 }

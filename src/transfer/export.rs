@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use nagare_infra::{EventLog, StoredRecord, TopicPartition};
+use tempfile::NamedTempFile;
 use tokio::sync::mpsc;
 
 use super::format::{FilePartition, FileRecord, GroupOffsets, PartitionSummary, TopicDecl};
@@ -64,6 +65,8 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<()> {
             output.display()
         );
     }
+    // Created before anything is read, so an unwritable destination fails at once.
+    let temporary = temporary_file(&output)?;
     let log = nagare_infra::open_log(&args.log.log)
         .await
         .with_context(|| format!("cannot open the event log at {}", args.log.log))?;
@@ -86,7 +89,7 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<()> {
         .collect();
     let (batches, received) = mpsc::channel(PIPELINE_DEPTH);
     let target = output.clone();
-    let writer = tokio::task::spawn_blocking(move || write_file(&target, cut, received));
+    let writer = tokio::task::spawn_blocking(move || write_file(&target, temporary, cut, received));
     let read_outcome = read_partitions(&*log, reads, &batches, &mut progress).await;
     if matches!(read_outcome, Ok(true)) {
         // A failure here means the writer stopped; its own error is reported below.
@@ -203,22 +206,27 @@ async fn read_partitions(
     Ok(true)
 }
 
-/// Writes the whole file into a temporary file beside `output`, then moves it into place.
-fn write_file(
-    output: &Path,
-    cut: Cut,
-    mut batches: mpsc::Receiver<Chunk>,
-) -> anyhow::Result<Written> {
+/// An empty file beside `output`, named after it, deleted again unless it is persisted.
+fn temporary_file(output: &Path) -> anyhow::Result<NamedTempFile> {
     let directory = match output.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".partial")
         .tempfile_in(&directory)
-        .with_context(|| format!("cannot create a temporary file in {}", directory.display()))?;
+        .with_context(|| format!("cannot create a temporary file in {}", directory.display()))
+}
+
+/// Writes the whole file into `temporary`, then moves it into place at `output`.
+fn write_file(
+    output: &Path,
+    temporary: NamedTempFile,
+    cut: Cut,
+    mut batches: mpsc::Receiver<Chunk>,
+) -> anyhow::Result<Written> {
     let buffered = BufWriter::with_capacity(WRITE_BUFFER, temporary);
     let write_error = || format!("cannot write the export to {}", output.display());
     let mut writer = FileWriter::new(buffered).with_context(write_error)?;

@@ -18,11 +18,12 @@ use crate::cli::ImportArgs;
 
 pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let input = args.input.clone();
+    // The file first: a missing or foreign file must not even create an empty embedded log.
+    let path = input.clone();
+    let topics = blocking(move || plan::open(&path).map(|reader| reader.topics().to_vec())).await?;
     let log = nagare_infra::open_log(&args.log.log)
         .await
         .with_context(|| format!("cannot open the event log at {}", args.log.log))?;
-    let path = input.clone();
-    let topics = blocking(move || plan::open(&path).map(|reader| reader.topics().to_vec())).await?;
     let target = inspect_target(&*log, &topics).await?;
     let capture: HashMap<FilePartition, Offset> = target
         .iter()
