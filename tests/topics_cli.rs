@@ -175,6 +175,7 @@ fn describe_shows_missing_topics_then_partitions_and_records() {
     assert_eq!(commands["status"], "drift");
     assert_eq!(commands["drift"][0], "2 partitions instead of the configured 8");
     assert_eq!(json["co_partitioning"]["ok"], true);
+    assert!(json["compaction"].is_boolean(), "{json:#}");
 }
 
 #[test]

@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 use super::report::{LogReport, Status, TopicReport};
 use crate::topology::{policy, retention_words};
 
-/// One document: the prefix, the co-partitioning verdict, and every topic with its declared
-/// and actual settings (`null` when absent), records, partitions' watermarks and drift.
+/// One document: the prefix, the co-partitioning verdict, whether the log compacts, and every
+/// topic with its declared and actual settings (`null` when absent), records, partitions'
+/// watermarks and drift.
 pub(super) fn render(report: &LogReport) -> String {
     let document = json!({
         "prefix": report.prefix,
@@ -16,6 +17,7 @@ pub(super) fn render(report: &LogReport) -> String {
             "ok": report.co_partitioning_problem.is_none(),
             "problem": report.co_partitioning_problem,
         },
+        "compaction": report.compaction,
         "topics": report.topics.iter().map(topic).collect::<Vec<_>>(),
     });
     // A `Value` always serialises; the fallback only keeps this free of panics.
@@ -100,11 +102,13 @@ mod tests {
             ],
             declared_co_partitions: 8,
             co_partitioning_problem: Some("differs".into()),
+            compaction: false,
         };
         let parsed: Value = serde_json::from_str(&render(&report)).unwrap();
         assert_eq!(parsed["prefix"], "nagare.");
         assert_eq!(parsed["co_partitioning"]["ok"], false);
         assert_eq!(parsed["co_partitioning"]["problem"], "differs");
+        assert_eq!(parsed["compaction"], false);
         let deadletter = &parsed["topics"][0];
         assert_eq!(deadletter["status"], "drift");
         assert_eq!(deadletter["declared"]["retention"], "30d");

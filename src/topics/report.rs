@@ -67,6 +67,8 @@ pub(super) struct LogReport {
     pub(super) declared_co_partitions: u32,
     /// Why the co-partitioned topics cannot be used, when their counts differ.
     pub(super) co_partitioning_problem: Option<String>,
+    /// Whether the log compacts compacted topics; when it does not, they keep every record.
+    pub(super) compaction: bool,
 }
 
 pub(super) async fn gather(
@@ -115,6 +117,7 @@ pub(super) async fn gather(
         topics: reports,
         declared_co_partitions: partitions.unwrap_or(declaration.co_partitioned_count()),
         co_partitioning_problem,
+        compaction: log.capabilities().compaction,
     })
 }
 

@@ -46,6 +46,12 @@ pub(super) fn render(report: &LogReport, detail: bool) -> String {
             let _ = writeln!(text, "co-partitioning: BROKEN: {problem}");
         }
     }
+    if !report.compaction {
+        let _ = writeln!(
+            text,
+            "compaction: this log does not compact; compacted topics keep every record"
+        );
+    }
     text
 }
 
@@ -144,6 +150,7 @@ mod tests {
             ],
             declared_co_partitions: 8,
             co_partitioning_problem: None,
+            compaction: true,
         }
     }
 
@@ -160,16 +167,19 @@ mod tests {
         let snapshots: Vec<&str> = lines[2].split_whitespace().collect();
         assert_eq!(snapshots, ["nagare.snapshots", "8/-", "compact/-", "-/-", "-", "-", "missing"]);
         assert!(text.contains("co-partitioning: ok"), "{text}");
+        assert!(!text.contains("does not compact"), "{text}");
     }
 
     #[test]
     fn detail_lists_every_partition_and_a_problem_is_shouted() {
         let mut broken = report();
         broken.co_partitioning_problem = Some("counts differ".into());
+        broken.compaction = false;
         let text = render(&broken, true);
         assert!(text.contains("    partition 0: low 0, high 3, 3 records"), "{text}");
         assert!(text.contains("    partition 1: low 1, high 2, 1 records"), "{text}");
         assert!(text.contains("co-partitioning: BROKEN: counts differ"), "{text}");
+        assert!(text.contains("compaction: this log does not compact"), "{text}");
     }
 
     #[test]
