@@ -64,9 +64,9 @@ pub(super) fn producer(url: &KafkaUrl) -> Properties {
 pub(super) fn group_member(url: &KafkaUrl, group: &str) -> Properties {
     let mut properties = consumer(url, group);
     properties.extend([
-        // Eager rebalancing: every change revokes the whole assignment first, which is what
-        // the `Revoked`-then-`Assigned` contract of `GroupConsumer` describes.
-        ("partition.assignment.strategy", "range".into()),
+        // Incremental rebalancing: only partitions that move are revoked, so a member keeps
+        // (and need not rebuild) the state of the others, and `Revoked` names what it lost.
+        ("partition.assignment.strategy", "cooperative-sticky".into()),
         // A member that dies is noticed within seconds (6 s is Kafka's minimum by default).
         ("session.timeout.ms", "6000".into()),
         ("heartbeat.interval.ms", "1500".into()),
@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(value(&properties, "enable.auto.commit"), Some("false"));
         assert_eq!(value(&properties, "enable.auto.offset.store"), Some("false"));
         assert_eq!(value(&properties, "auto.offset.reset"), Some("earliest"));
-        assert_eq!(value(&properties, "partition.assignment.strategy"), Some("range"));
+        assert_eq!(value(&properties, "partition.assignment.strategy"), Some("cooperative-sticky"));
         Ok(())
     }
 

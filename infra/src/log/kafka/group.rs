@@ -14,7 +14,9 @@
 //! - a `seek` between `Assigned` and the next `next` becomes the starting offset of that
 //!   `assign`, so it applies before any record is fetched.
 //!
-//! Assignment is eager (`range`): every rebalance revokes all partitions, then assigns.
+//! Assignment is incremental (`cooperative-sticky`, see `config`): a rebalance revokes only
+//! the partitions that move, so `Revoked` names exactly what the member lost. The answers
+//! follow the protocol librdkafka reports, so an eager strategy given in the URL works too.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -25,7 +27,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use rdkafka::ClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
+};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::topic_partition_list::{Offset as KafkaOffset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
@@ -78,30 +82,64 @@ impl ConsumerContext for MemberContext {
         let listed = to_partitions(partitions);
         let closing = self.changes.closing.load(Ordering::Acquire);
         let change = match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS if closing => {
-                answer(consumer.assign(partitions));
-                return;
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS if closing => {
-                answer(consumer.unassign());
-                return;
-            }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Change::Assign(listed),
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Change::Revoke(listed),
             other => {
-                answer(consumer.unassign());
+                answer_now(consumer, &Change::Revoke(listed));
                 Change::Failed(RDKafkaErrorCode::from(other).to_string())
             }
         };
+        let empty = matches!(&change, Change::Assign(p) | Change::Revoke(p) if p.is_empty());
+        if closing || empty {
+            // Nothing to tell the caller (an incremental rebalance that changes nothing for
+            // this member), or nobody left to tell: answer at once.
+            answer_now(consumer, &change);
+            return;
+        }
         self.changes.queue.lock().push_back(change);
         self.changes.arrived.notify_one();
     }
 }
 
-fn answer(result: rdkafka::error::KafkaResult<()>) {
-    if let Err(error) = result {
+/// Answers a rebalance from inside the callback.
+fn answer_now(consumer: &BaseConsumer<MemberContext>, change: &Change) {
+    let answer = match change {
+        Change::Assign(partitions) => {
+            Answer::Assign(partitions.iter().map(|tp| (tp.clone(), None)).collect())
+        }
+        Change::Revoke(partitions) => Answer::Unassign(partitions.clone()),
+        Change::Failed(_) => return,
+    };
+    if let Err(error) = give(consumer, answer) {
         tracing::warn!(error = %error, "answering a Kafka rebalance failed");
     }
+}
+
+/// Gives librdkafka the answer to a rebalance, incremental or eager as the group's protocol is.
+fn give<C: Consumer<MemberContext>>(consumer: &C, answer: Answer) -> Result<()> {
+    let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+    let (partitions, assign) = match answer {
+        Answer::Assign(starts) => (starts, true),
+        Answer::Unassign(partitions) => {
+            (partitions.into_iter().map(|tp| (tp, None)).collect(), false)
+        }
+    };
+    let mut list = TopicPartitionList::with_capacity(partitions.len());
+    for (tp, start) in &partitions {
+        let offset = match start {
+            Some(offset) => KafkaOffset::Offset(i64::try_from(*offset).unwrap_or(i64::MAX)),
+            None => KafkaOffset::Invalid,
+        };
+        list.add_partition_offset(&tp.topic, to_kafka_partition(tp.partition)?, offset)
+            .map_err(|error| broker_error(format!("assigning {tp}"), &error))?;
+    }
+    let given = match (cooperative, assign) {
+        (true, true) => consumer.incremental_assign(&list),
+        (true, false) => consumer.incremental_unassign(&list),
+        (false, true) => consumer.assign(&list),
+        (false, false) => consumer.unassign(),
+    };
+    given.map_err(|error| broker_error("answering a rebalance", &error))
 }
 
 fn to_partitions(list: &TopicPartitionList) -> Vec<TopicPartition> {
@@ -144,7 +182,8 @@ impl MemberClient {
 enum Answer {
     /// Assign these partitions, each from its seek position or else the committed offset.
     Assign(BTreeMap<TopicPartition, Option<Offset>>),
-    Unassign,
+    /// Give these partitions up.
+    Unassign(Vec<TopicPartition>),
 }
 
 /// A member of a consumer group; dropping it leaves the group.
@@ -188,28 +227,8 @@ impl KafkaGroupMember {
     /// Gives librdkafka the answer to the rebalance reported by the previous `next`.
     fn give_answer(&mut self) -> Result<()> {
         let Some(answer) = self.answer.take() else { return Ok(()) };
-        let client = self.client()?;
-        let consumer = &client.consumer;
-        let result = match answer {
-            Answer::Unassign => consumer.unassign(),
-            Answer::Assign(partitions) => {
-                let mut list = TopicPartitionList::with_capacity(partitions.len());
-                for (tp, start) in &partitions {
-                    let offset = match start {
-                        Some(offset) => {
-                            KafkaOffset::Offset(i64::try_from(*offset).unwrap_or(i64::MAX))
-                        }
-                        None => KafkaOffset::Invalid,
-                    };
-                    list.add_partition_offset(&tp.topic, to_kafka_partition(tp.partition)?, offset)
-                        .map_err(|error| broker_error(format!("assigning {tp}"), &error))?;
-                }
-                consumer.assign(&list)
-            }
-        };
-        result.map_err(|error| {
-            broker_error(format!("answering a rebalance of group `{}`", self.group), &error)
-        })
+        give(&self.client()?.consumer, answer)
+            .map_err(|error| Error::Storage(format!("group `{}`: {error}", self.group)))
     }
 
     fn report(&mut self, change: Change) -> GroupEvent {
@@ -225,7 +244,7 @@ impl KafkaGroupMember {
                 for tp in &partitions {
                     self.assignment.remove(tp);
                 }
-                self.answer = Some(Answer::Unassign);
+                self.answer = Some(Answer::Unassign(partitions.clone()));
                 tracing::info!(group = %self.group, ?partitions, "partitions revoked");
                 GroupEvent::Revoked(partitions)
             }
@@ -332,14 +351,27 @@ impl Drop for KafkaGroupMember {
     fn drop(&mut self) {
         let Some(client) = self.client.take() else { return };
         client.changes.closing.store(true, Ordering::Release);
-        // A rebalance recorded or reported but not yet answered: librdkafka waits for the
-        // answer before it can close.
-        let unanswered = self.answer.take().is_some() || !client.changes.queue.lock().is_empty();
+        // Rebalances reported or recorded but not answered yet: librdkafka waits for their
+        // answers before it can close.
+        let reported = self.answer.take();
+        let recorded: Vec<Change> = client.changes.queue.lock().drain(..).collect();
         let group = std::mem::take(&mut self.group);
         // Closing leaves the group (LeaveGroup) and waits for librdkafka; off the runtime.
         finish_off_runtime(move || {
-            if unanswered {
-                answer(client.consumer.unassign());
+            let answers =
+                reported.into_iter().chain(recorded.into_iter().filter_map(
+                    |change| match change {
+                        Change::Assign(p) => {
+                            Some(Answer::Assign(p.into_iter().map(|tp| (tp, None)).collect()))
+                        }
+                        Change::Revoke(p) => Some(Answer::Unassign(p)),
+                        Change::Failed(_) => None,
+                    },
+                ));
+            for answer in answers {
+                if let Err(error) = give(&client.consumer, answer) {
+                    tracing::warn!(error = %error, "answering a Kafka rebalance while leaving failed");
+                }
             }
             drop(client);
             tracing::debug!(group, "left Kafka consumer group");
