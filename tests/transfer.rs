@@ -340,13 +340,25 @@ async fn an_existing_output_file_is_never_overwritten() {
     assert_eq!(leftovers.len(), 2, "only the source and the file: {leftovers:?}");
 }
 
+/// Embedded → Kafka → (again, a no-op) → export from Kafka → embedded: nothing changes on the way.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_log_moves_from_embedded_to_kafka() {
+async fn a_log_moves_from_embedded_to_kafka_and_back() {
     let exported = Exported::new().await;
     let broker = nagare_testkit::Broker::shared();
-    let stdout = succeeded(import(exported.dir.path(), &broker.url(), &exported.file));
+    let dir = exported.dir.path();
+    let stdout = succeeded(import(dir, &broker.url(), &exported.file));
     let total = exported.source.records.len();
     assert!(stdout.contains(&format!("({total} appended")), "{stdout}");
     let log = open(&broker.url()).await;
     assert_eq!(dump_log(&*log).await, exported.source);
+
+    let stdout = succeeded(import(dir, &broker.url(), &exported.file));
+    assert!(stdout.contains(&format!("(0 appended, {total} already present")), "{stdout}");
+
+    let from_kafka = dir.join("from-kafka.nagare");
+    let stdout = succeeded(export(dir, &broker.url(), &from_kafka));
+    assert!(stdout.contains(&format!("4 topics, 8 partitions, {total} records")), "{stdout}");
+    let back = exported.target_url("back");
+    succeeded(import(dir, &back, &from_kafka));
+    assert_eq!(dump(&back).await, exported.source);
 }

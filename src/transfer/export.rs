@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use nagare_infra::{EventLog, StoredRecord, TopicPartition};
@@ -13,11 +14,10 @@ use tokio::sync::mpsc;
 
 use super::format::{FilePartition, FileRecord, GroupOffsets, PartitionSummary, TopicDecl};
 use super::progress::Progress;
+use super::read_ahead::{PartitionRead, ReadAhead};
 use super::writer::FileWriter;
 use crate::cli::ExportArgs;
 
-/// Records read from the log per request.
-const READ_CHUNK: usize = 4096;
 /// Batches in flight between the log reader and the file writer: enough to keep both busy,
 /// few enough that memory stays small whatever the size of the log.
 const PIPELINE_DEPTH: usize = 4;
@@ -81,16 +81,21 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<()> {
     );
     let mut progress = Progress::new("exporting", cut.total_records(), "records");
     let (topic_count, partition_count) = (cut.topics.len(), cut.partitions.len());
-    let reads: Vec<(FilePartition, TopicPartition, u64, u64)> = cut
+    let reads: Vec<PartitionRead> = cut
         .partitions
         .iter()
         .zip(&cut.names)
-        .map(|(p, name)| (p.at, TopicPartition::new(name.clone(), p.at.partition), p.low, p.high))
+        .map(|(p, name)| PartitionRead {
+            at: p.at,
+            tp: TopicPartition::new(name.clone(), p.at.partition),
+            low: p.low,
+            high: p.high,
+        })
         .collect();
     let (batches, received) = mpsc::channel(PIPELINE_DEPTH);
     let target = output.clone();
     let writer = tokio::task::spawn_blocking(move || write_file(&target, temporary, cut, received));
-    let read_outcome = read_partitions(&*log, reads, &batches, &mut progress).await;
+    let read_outcome = read_partitions(log, reads, &batches, &mut progress).await;
     if matches!(read_outcome, Ok(true)) {
         // A failure here means the writer stopped; its own error is reported below.
         let _ = batches.send(Chunk::End).await;
@@ -176,32 +181,21 @@ async fn take_cut(log: &dyn EventLog, prefix: &str, group: &str) -> anyhow::Resu
 /// Reads each partition from its low to its high watermark and hands the records to the writer.
 /// Returns false when the writer stopped first.
 async fn read_partitions(
-    log: &dyn EventLog,
-    reads: Vec<(FilePartition, TopicPartition, u64, u64)>,
+    log: Arc<dyn EventLog>,
+    reads: Vec<PartitionRead>,
     batches: &mpsc::Sender<Chunk>,
     progress: &mut Progress,
 ) -> anyhow::Result<bool> {
-    for (at, tp, low, high) in reads {
-        let mut next = low;
-        while next < high {
-            let mut records = log
-                .read(&tp, next, READ_CHUNK)
-                .await
-                .with_context(|| format!("cannot read {tp} at offset {next}"))?;
-            // Records appended after the cut are not part of this export.
-            records.retain(|record| record.offset < high);
-            let Some(last) = records.last().map(|record| record.offset) else {
-                // The offsets left below the high watermark hold no records (Kafka's
-                // transaction markers, or a compacted tail).
-                break;
-            };
-            next = last + 1;
-            let count = records.len() as u64;
-            if batches.send(Chunk::Records(at, records)).await.is_err() {
-                return Ok(false);
-            }
-            progress.advance(count);
+    let mut ahead = ReadAhead::new(log, reads);
+    while let Some((at, records)) = ahead.next().await? {
+        if records.is_empty() {
+            continue;
         }
+        let count = records.len() as u64;
+        if batches.send(Chunk::Records(at, records)).await.is_err() {
+            return Ok(false);
+        }
+        progress.advance(count);
     }
     Ok(true)
 }

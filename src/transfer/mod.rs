@@ -8,6 +8,7 @@ mod load;
 mod payload;
 mod plan;
 mod progress;
+mod read_ahead;
 mod reader;
 mod writer;
 
