@@ -215,14 +215,22 @@ async fn a_log_moves_between_embedded_logs_with_every_record_and_the_committed_o
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn importing_twice_changes_nothing() {
+async fn importing_twice_changes_nothing_and_never_moves_a_group_back() {
     let exported = Exported::new().await;
     let target = exported.target_url("target");
     succeeded(import(exported.dir.path(), &target, &exported.file));
+    // The processor went on in the target: a later import must not move its group back.
+    {
+        let log = open(&target).await;
+        let offsets = vec![(TopicPartition::new(COMMANDS, 0), 4400)];
+        log.commit(GroupCommit { group: GROUP.into(), offsets }).await.unwrap();
+    }
     let stdout = succeeded(import(exported.dir.path(), &target, &exported.file));
     let total = exported.source.records.len();
     assert!(stdout.contains(&format!("(0 appended, {total} already present")), "{stdout}");
-    assert_eq!(dump(&target).await, exported.source);
+    let after = dump(&target).await;
+    assert_eq!(after.records, exported.source.records);
+    assert_eq!(after.committed, vec![(0, Some(4400)), (1, None), (2, Some(26))]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
