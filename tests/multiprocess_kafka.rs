@@ -36,6 +36,10 @@ const CATCH_UP_DEADLINE: Duration = Duration::from_secs(90);
 const ASSIGNMENT_DEADLINE: Duration = Duration::from_secs(90);
 /// Acknowledged commands sent again to check they are recognised.
 const RESENT: usize = 12;
+/// How long a client under load waits for an answer before it gives up and counts the command
+/// as unanswered: shorter than the takeover of a killed processor's partitions (its session
+/// timeout, then a rebalance), so some commands are left to the retries.
+const CLIENT_PATIENCE: Duration = Duration::from_secs(3);
 
 /// What a command does, so its expected effect can be summed.
 #[derive(Clone, Debug)]
@@ -254,11 +258,13 @@ async fn commands_survive_a_killed_processor_and_apply_exactly_once_on_every_rep
 
     // Load, with a processor killed in the middle.
     let stop = Arc::new(AtomicBool::new(false));
+    let impatient: Vec<Gateway> =
+        gateways.iter().map(|g| g.with_timeout(CLIENT_PATIENCE)).collect();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|index| {
             tokio::spawn(client(
                 index,
-                gateways.clone(),
+                impatient.clone(),
                 products.clone(),
                 category.clone(),
                 stop.clone(),

@@ -186,6 +186,14 @@ pub(crate) struct Gateway {
 }
 
 impl Gateway {
+    /// The same gateway, with a client that gives up on a request after `timeout`, as an
+    /// impatient client does.
+    pub(crate) fn with_timeout(&self, timeout: Duration) -> Gateway {
+        let http =
+            reqwest::Client::builder().timeout(timeout).build().expect("build an HTTP client");
+        Gateway { name: self.name.clone(), base_url: self.base_url.clone(), http }
+    }
+
     /// Sends a GraphQL request; `Err` when no JSON answer came (the process is gone, or the
     /// request timed out).
     pub(crate) async fn graphql(&self, query: &str, variables: Value) -> Result<Value, String> {
