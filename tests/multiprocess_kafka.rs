@@ -307,10 +307,10 @@ async fn commands_survive_a_killed_processor_and_apply_exactly_once_on_every_rep
     }
     let recovered_after = killed_at.elapsed();
     let retries: usize = sent.iter().map(|s| s.retries).sum();
-    let applied_on_retry = sent
+    let retried_as_duplicates = sent
         .iter()
         .filter(|s| {
-            s.retries > 0 && s.receipt.as_ref().is_some_and(|r| r["duplicate"] == json!(false))
+            s.retries > 0 && s.receipt.as_ref().is_some_and(|r| r["duplicate"] == json!(true))
         })
         .count();
 
@@ -364,7 +364,7 @@ async fn commands_survive_a_killed_processor_and_apply_exactly_once_on_every_rep
 
     println!(
         "commands sent: {}; acknowledged: {acknowledged}; errors or no answer: {failed}; \
-         retries: {retries} (applied on retry: {applied_on_retry}); \
+         retries: {retries} (answered as duplicates: {retried_as_duplicates}); \
          seconds from the kill until every command was answered: {:.1}; \
          products checked on both gateways: {}; resent as duplicates: {}; \
          processor-2 owns {survivor:?}; first failures: {first_failures:?}",
