@@ -77,11 +77,21 @@ pub(super) fn group_member(url: &KafkaUrl, group: &str) -> Properties {
     properties
 }
 
-/// An assign-mode consumer: a `LogReader`, or one of the pooled consumers behind `read`.
-pub(super) fn assign_only(url: &KafkaUrl, report_end: bool) -> Properties {
+/// An assign-mode consumer behind a `LogReader`, which waits at the end of its partitions.
+pub(super) fn tailing_reader(url: &KafkaUrl) -> Properties {
+    consumer(url, ASSIGN_ONLY_GROUP)
+}
+
+/// One of the pooled assign-mode consumers behind `read`, which never waits for new records.
+pub(super) fn bounded_reader(url: &KafkaUrl) -> Properties {
     let mut properties = consumer(url, ASSIGN_ONLY_GROUP);
-    // `read` stops at the end of the partition; a reader waits there instead.
-    properties.push(("enable.partition.eof", report_end.to_string()));
+    properties.extend([
+        // A read stops at the end of the partition, which librdkafka reports.
+        ("enable.partition.eof", "true".into()),
+        // A pooled consumer is reused for the next read only once its last fetch returned;
+        // at the end of a partition the broker would hold that fetch for up to this long.
+        ("fetch.wait.max.ms", "10".into()),
+    ]);
     properties
 }
 
@@ -185,11 +195,12 @@ mod tests {
     }
 
     #[test]
-    fn assign_only_consumers_report_the_end_only_for_reads() -> Result<()> {
+    fn only_bounded_reads_stop_at_the_end_of_a_partition() -> Result<()> {
         let url = KafkaUrl::parse("kafka://a:9092")?;
-        assert_eq!(value(&assign_only(&url, true), "enable.partition.eof"), Some("true"));
-        assert_eq!(value(&assign_only(&url, false), "enable.partition.eof"), Some("false"));
-        assert_eq!(value(&assign_only(&url, false), "group.id"), Some(ASSIGN_ONLY_GROUP));
+        assert_eq!(value(&bounded_reader(&url), "enable.partition.eof"), Some("true"));
+        assert_eq!(value(&tailing_reader(&url), "enable.partition.eof"), None);
+        assert_eq!(value(&tailing_reader(&url), "group.id"), Some(ASSIGN_ONLY_GROUP));
+        assert_eq!(value(&bounded_reader(&url), "group.id"), Some(ASSIGN_ONLY_GROUP));
         Ok(())
     }
 

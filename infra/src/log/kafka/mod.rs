@@ -89,12 +89,13 @@ impl KafkaLog {
             })?;
         let cluster = Cluster::new(admin);
         let brokers = probe::reach(&cluster, &url).await?;
-        let probed = probe::capabilities(&cluster, &url, &brokers).await;
+        // Created before the probe so that it connects and gets its producer id meanwhile.
         let appender = Appender::new(
             &client_config(&url, config::producer(&url)),
             config::message_max_bytes(&url),
         )?;
-        let reads = ReadPool::new(client_config(&url, config::assign_only(&url, true)));
+        let probed = probe::capabilities(&cluster, &url, &brokers).await;
+        let reads = ReadPool::new(client_config(&url, config::bounded_reader(&url)));
         let offsets = GroupOffsets::new(url.clone());
         Ok(Self { url, cluster, appender, offsets, reads, probed })
     }
@@ -192,7 +193,7 @@ impl EventLog for KafkaLog {
         for (tp, _) in &start {
             self.cluster.check(tp).await?;
         }
-        let consumer = client_config(&self.url, config::assign_only(&self.url, false))
+        let consumer = client_config(&self.url, config::tailing_reader(&self.url))
             .create()
             .map_err(|error| broker_error("creating a Kafka reader", &error))?;
         Ok(Box::new(KafkaReader::start(consumer, start)?))
