@@ -16,7 +16,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One record as any Kafka client sees it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct TopicRecord {
     pub(crate) topic: String,
     pub(crate) partition: i32,
@@ -35,6 +35,25 @@ impl TopicRecord {
 
     pub(crate) fn key_text(&self) -> Option<&str> {
         self.key.as_deref().and_then(|key| std::str::from_utf8(key).ok())
+    }
+}
+
+/// Readable in a failure message: text as text, a value by its length and first bytes.
+impl std::fmt::Debug for TopicRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let headers: Vec<(String, String)> =
+            self.headers.iter().map(|(name, value)| (name.clone(), lossy(value))).collect();
+        let value = self.value.as_deref().map(|value| {
+            let start: Vec<String> = value.iter().take(12).map(|b| format!("{b:02x}")).collect();
+            format!("{} bytes: {} …", value.len(), start.join(" "))
+        });
+        f.debug_struct("TopicRecord")
+            .field("at", &format!("{}/{}@{}", self.topic, self.partition, self.offset))
+            .field("key", &self.key.as_deref().map(lossy))
+            .field("value", &value)
+            .field("headers", &headers)
+            .finish()
     }
 }
 

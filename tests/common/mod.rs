@@ -8,6 +8,7 @@
 mod backend;
 pub(crate) mod cluster;
 pub(crate) mod ledger;
+mod processor_log;
 pub(crate) mod shop;
 
 #[allow(unused_imports)]
@@ -156,6 +157,9 @@ impl Server {
         };
         let server = Server { child, api: Api::new(base_url), stderr, backend: dir.backend() };
         server.wait_until_ready().await;
+        if server.backend == Backend::Kafka && runs_commands(extra) {
+            server.wait_until_the_processor_owns_its_partitions().await;
+        }
         Ok(server)
     }
 
@@ -195,6 +199,21 @@ impl Server {
         }
     }
 
+    /// See [`processor_log`]: on Kafka the command processor joins its group and rebuilds its
+    /// partitions after the server reports ready.
+    async fn wait_until_the_processor_owns_its_partitions(&self) {
+        let deadline = Instant::now() + self.backend.patience(START_TIMEOUT);
+        while !processor_log::owns_and_rebuilt_its_partitions(&self.stderr()) {
+            if Instant::now() > deadline {
+                panic!(
+                    "the command processor never rebuilt its partitions; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Sends a GraphQL request and returns the whole response (data and errors).
     pub(crate) async fn graphql(&self, query: &str, variables: Value) -> Value {
         match self.api.try_graphql(query, variables).await {
@@ -207,7 +226,11 @@ impl Server {
     pub(crate) async fn data(&self, query: &str, variables: Value) -> Value {
         let response = self.graphql(query, variables.clone()).await;
         if response.get("errors").is_some_and(|e| !e.is_null()) {
-            panic!("unexpected errors for {query} with {variables}:\n{response:#}");
+            panic!(
+                "unexpected errors for {query} with {variables}:\n{response:#}\nthe server's \
+                 stderr:\n{}",
+                self.stderr()
+            );
         }
         response["data"].clone()
     }
@@ -257,6 +280,12 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Whether a server started with `extra` runs the command processor (all roles by default).
+fn runs_commands(extra: &[&str]) -> bool {
+    let roles = extra.iter().position(|arg| *arg == "--roles").and_then(|at| extra.get(at + 1));
+    roles.is_none_or(|roles| roles.split(',').any(|role| role.trim() == "commands"))
 }
 
 /// Polls for the child's exit without blocking the test's runtime.
