@@ -216,4 +216,28 @@ mod kafka {
         }
         Ok(())
     }
+
+    /// A record librdkafka would refuse, or Kafka could not store, fails the whole append
+    /// before anything of it is produced.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unproducible_record_fails_the_append_before_anything_is_written()
+    -> nagare_infra::Result<()> {
+        let log = connect().await;
+        let topic = fresh_topic(&log, 1).await?;
+        let tp = TopicPartition::new(topic.clone(), 0);
+        let mut huge = record(&topic, Some(0), None, "");
+        huge.record.value = Some(Bytes::from(vec![b'x'; 1_000_001]));
+        let mut before_epoch = record(&topic, Some(0), None, "early");
+        before_epoch.record.timestamp_ms = -5;
+        for bad in [huge, before_epoch] {
+            let batch = vec![record(&topic, Some(0), None, "good"), bad];
+            let error = log.append(batch, None).await.err().map(|e| e.to_string());
+            assert!(
+                error.as_deref().is_some_and(|e| e.contains("record 1") && e.contains(&topic)),
+                "{error:?}"
+            );
+        }
+        assert_eq!(log.watermarks(&tp).await?.high, 0);
+        Ok(())
+    }
 }

@@ -3,6 +3,20 @@
 //!
 //! Each quirk says what such a broker does, what Apache Kafka does, and why the code is right
 //! for both. Nothing outside this module knows which broker it talks to.
+//!
+//! Differences seen on Nisshi 0.8.1 (`memory://`) that need no code, because the probe
+//! reports them instead of assuming anything:
+//! - **No transactions.** InitProducerId with a `transactional.id` is refused
+//!   (TRANSACTIONAL_ID_AUTHORIZATION_FAILED; the broker logs "transactions are not
+//!   supported"). Apache Kafka grants it unless an ACL forbids the id. The probe's
+//!   `init_transactions` fails either way, so `transactions` reads false; nothing in the log
+//!   depends on transactions.
+//! - **No broker configuration.** DescribeConfigs of a broker answers with no entries, so
+//!   `log.cleaner.enable` is absent and `compaction` reads false. Apache Kafka describes it
+//!   (true by default), and then compaction reads true.
+//! - **Slow group joins.** A join or rebalance takes about 3 s (Apache Kafka: well under a
+//!   second after the first join, whose delay is `group.initial.rebalance.delay.ms`). Nothing
+//!   waits for a fixed time, so only tests take longer.
 
 use rdkafka::statistics::Statistics;
 
