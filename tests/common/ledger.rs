@@ -20,6 +20,9 @@ use super::{Api, Server, command_id};
 
 /// Bounds each writer, so a server that never fails cannot make a test loop forever.
 const MAX_MUTATIONS_PER_WRITER: usize = 3_000;
+/// Concurrent clients re-sending mutations after the interruption. Each mutation is still
+/// answered on its own; order does not matter, as stock only adds up.
+const RESENDERS: usize = 8;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -111,11 +114,13 @@ pub(crate) async fn reconcile(
     server: &Server,
     sent: &[Mutation],
 ) -> (HashMap<String, i64>, Vec<String>) {
+    let responses = resend_all(server, sent).await;
     let mut stock: HashMap<String, i64> = HashMap::new();
     let mut created = Vec::new();
-    for mutation in sent {
-        let (query, variables) = mutation.request("STRONG");
-        let response = server.graphql(&query, variables).await;
+    for (mutation, response) in sent.iter().zip(responses) {
+        let response = response.unwrap_or_else(|error| {
+            panic!("re-sending {mutation:?} got no answer: {error}; stderr:\n{}", server.stderr())
+        });
         let Some(receipt) = receipt_of(&response) else {
             panic!("re-sending {mutation:?} was refused: {response:#}");
         };
@@ -133,6 +138,32 @@ pub(crate) async fn reconcile(
         }
     }
     (stock, created)
+}
+
+/// Sends every mutation again with `consistency: STRONG`, [`RESENDERS`] at a time; the answers
+/// in the order of `sent`.
+async fn resend_all(server: &Server, sent: &[Mutation]) -> Vec<Result<Value, String>> {
+    let mut tasks = Vec::new();
+    for resender in 0..RESENDERS {
+        let api = server.api();
+        let share: Vec<(usize, Mutation)> =
+            sent.iter().cloned().enumerate().skip(resender).step_by(RESENDERS).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for (index, mutation) in share {
+                let (query, variables) = mutation.request("STRONG");
+                answers.push((index, api.try_graphql(&query, variables).await));
+            }
+            answers
+        }));
+    }
+    let mut answers: Vec<Option<Result<Value, String>>> = vec![None; sent.len()];
+    for task in tasks {
+        for (index, answer) in task.await.expect("a re-sending task panicked") {
+            answers[index] = Some(answer);
+        }
+    }
+    answers.into_iter().map(|answer| answer.unwrap_or_else(|| Err("never sent".into()))).collect()
 }
 
 /// Checks that the read models show each product's stock and each created product once.
