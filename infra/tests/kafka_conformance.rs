@@ -240,4 +240,33 @@ mod kafka {
         assert_eq!(log.watermarks(&tp).await?.high, 0);
         Ok(())
     }
+
+    /// A member that has been reading can move back: the seek reaches a partition librdkafka
+    /// is already fetching.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_member_seeks_back_while_reading() -> nagare_infra::Result<()> {
+        let log: Arc<dyn EventLog> = Arc::new(connect().await);
+        let topic = fresh_topic(log.as_ref(), 1).await?;
+        let tp = TopicPartition::new(topic.clone(), 0);
+        let batch: Vec<_> = (0..4).map(|i| record(&topic, Some(0), None, &i.to_string())).collect();
+        log.append(batch, None).await?;
+        let mut member = log.subscribe(&unique_name("group"), std::slice::from_ref(&topic)).await?;
+        assert!(matches!(next_event(&mut member).await?, GroupEvent::Assigned(_)));
+        let mut offsets = Vec::new();
+        while offsets.len() < 4 {
+            let GroupEvent::Records(batch) = next_event(&mut member).await? else {
+                panic!("expected records")
+            };
+            offsets.extend(batch.iter().map(|r| r.offset));
+        }
+        assert_eq!(offsets, vec![0, 1, 2, 3]);
+        member.seek(&tp, 1).await?;
+        let GroupEvent::Records(again) = next_event(&mut member).await? else {
+            panic!("expected records after the seek")
+        };
+        assert_eq!(again.first().map(|r| r.offset), Some(1));
+        let elsewhere = TopicPartition::new(topic, 1);
+        assert!(matches!(member.seek(&elsewhere, 0).await, Err(Error::Invalid(_))));
+        Ok(())
+    }
 }

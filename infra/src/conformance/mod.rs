@@ -23,7 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a scenario waits for something that should happen promptly before failing.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+/// Generous for networked brokers: a Kafka group rebalance takes a few seconds (about 3 s per
+/// round on the test broker, and an incremental rebalance has two rounds), and test machines
+/// are often busy.
+pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// A name no other scenario, run or process uses (legal as a Kafka topic and a CQL table).
 pub fn unique_name(prefix: &str) -> String {

@@ -15,7 +15,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::{Offset as KafkaOffset, TopicPartitionList};
 
-use super::blocking::run_blocking;
+use super::blocking::{drop_off_runtime, run_blocking};
 use super::cluster::to_kafka_partition;
 use super::config::{self, client_config};
 use super::errors::broker_error;
@@ -79,6 +79,16 @@ impl std::fmt::Debug for GroupOffsets {
         f.debug_struct("GroupOffsets")
             .field("standalone", &self.standalone.lock().keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for GroupOffsets {
+    fn drop(&mut self) {
+        // Closing a consumer waits for librdkafka: off the runtime.
+        let standalone = std::mem::take(&mut *self.standalone.lock());
+        if !standalone.is_empty() {
+            drop_off_runtime(standalone);
+        }
     }
 }
 
