@@ -56,9 +56,14 @@ impl Broker {
             address.port()
         ));
         let listener = format!("tcp://{address}");
+        // As Kafka test clusters are usually run: the first rebalance of a new group does not
+        // wait for more members (Kafka's `group.initial.rebalance.delay.ms=0`; the default
+        // 3 s would be spent in every test that joins a group), and a held join sees the
+        // group change promptly.
         let broker = format!(
             "{} broker --listener-url {listener} --advertised-listener-url {listener} \
-             --storage-engine memory://nagare/",
+             --storage-engine memory://nagare/ --group-initial-rebalance-delay 0s \
+             --group-poll-interval 50ms",
             shell_quote(&binary.display().to_string())
         );
         // The watchdog shell outlives nothing: it stops the broker as soon as this process is

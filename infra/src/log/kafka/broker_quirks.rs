@@ -14,9 +14,11 @@
 //! - **No broker configuration.** DescribeConfigs of a broker answers with no entries, so
 //!   `log.cleaner.enable` is absent and `compaction` reads false. Apache Kafka describes it
 //!   (true by default), and then compaction reads true.
-//! - **Slow group joins.** A join or rebalance takes about 3 s (Apache Kafka: well under a
-//!   second after the first join, whose delay is `group.initial.rebalance.delay.ms`). Nothing
-//!   waits for a fixed time, so only tests take longer.
+//! - **Group joins poll.** A join held for other members notices changes every
+//!   `--group-poll-interval` (500 ms by default; the test harness uses 50 ms), where Apache
+//!   Kafka answers at once. The first rebalance of a new group waits
+//!   `group.initial.rebalance.delay.ms` on both (3 s by default; the test harness sets 0, as
+//!   Kafka test clusters usually do). Nothing waits for a fixed time, so only tests notice.
 
 use rdkafka::statistics::Statistics;
 
