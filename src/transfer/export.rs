@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use nagare_infra::{EventLog, StoredRecord, TopicPartition};
@@ -58,6 +59,7 @@ struct Written {
 }
 
 pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
     let output = args.output;
     if output.symlink_metadata().is_ok() {
         bail!(
@@ -106,7 +108,7 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<()> {
     read_outcome?;
     let written = written?;
     progress.finish();
-    let seconds = progress.seconds();
+    let seconds = started.elapsed().as_secs_f64();
     tracing::info!(records = written.records, bytes = written.bytes, seconds, "export done");
     println!(
         "exported {topic_count} topics, {partition_count} partitions, {} records, {} bytes in \

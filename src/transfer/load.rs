@@ -30,7 +30,6 @@ pub(crate) struct Loaded {
     pub(crate) present: u64,
     /// Records of skipped partitions.
     pub(crate) skipped: u64,
-    pub(crate) seconds: f64,
 }
 
 pub(crate) async fn run(
@@ -44,7 +43,7 @@ pub(crate) async fn run(
     let (chunks, mut received) = mpsc::channel(PIPELINE_DEPTH);
     let reading = tokio::task::spawn_blocking(move || read_chunks(&path, &chunks));
     let mut progress = Progress::new("importing", total, "records");
-    let mut loaded = Loaded { appended: 0, present: 0, skipped: 0, seconds: 0.0 };
+    let mut loaded = Loaded { appended: 0, present: 0, skipped: 0 };
     while let Some(chunk) = received.recv().await {
         let mut records: Vec<FileRecord> = chunk?;
         let Some(first) = records.first() else { continue };
@@ -66,7 +65,6 @@ pub(crate) async fn run(
     }
     reading.await.context("reading the file stopped unexpectedly")??;
     progress.finish();
-    loaded.seconds = progress.seconds();
     Ok(loaded)
 }
 

@@ -63,11 +63,6 @@ impl Progress {
         }
     }
 
-    /// Seconds since the start.
-    pub(crate) fn seconds(&self) -> f64 {
-        self.started.elapsed().as_secs_f64()
-    }
-
     pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish();
