@@ -89,10 +89,13 @@ impl ConsumerContext for MemberContext {
                 Change::Failed(RDKafkaErrorCode::from(other).to_string())
             }
         };
-        let empty = matches!(&change, Change::Assign(p) | Change::Revoke(p) if p.is_empty());
-        if closing || empty {
-            // Nothing to tell the caller (an incremental rebalance that changes nothing for
-            // this member), or nobody left to tell: answer at once.
+        // An incremental rebalance that gives this member nothing still ends with an (empty)
+        // assignment, reported like Kafka's Java client calls `onPartitionsAssigned` with no
+        // partitions: the caller learns the rebalance is over and what it still owns. An
+        // empty revocation tells nothing.
+        let empty_revoke = matches!(&change, Change::Revoke(p) if p.is_empty());
+        if closing || empty_revoke {
+            // Nothing to tell, or nobody left to tell: answer at once.
             answer_now(consumer, &change);
             return;
         }
