@@ -38,12 +38,19 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let log = nagare_infra::open_log(&args.log)
         .await
         .with_context(|| format!("cannot open the event log at {}", args.log))?;
-    let store = nagare_infra::open_store(&args.store)
-        .await
-        .with_context(|| format!("cannot open the read store at {}", args.store))?;
+    // A process that only runs command processors reads and writes the log alone; opening
+    // (and, when embedded, locking) a store there would stop several of them sharing a directory.
+    let store = if roles.contains(&Role::Gateway) || roles.contains(&Role::Projections) {
+        let store = nagare_infra::open_store(&args.store)
+            .await
+            .with_context(|| format!("cannot open the read store at {}", args.store))?;
+        Some(store)
+    } else {
+        None
+    };
     tracing::info!(
         log = %log.capabilities().description,
-        store = %store.capabilities().description,
+        store = %store.as_ref().map_or_else(|| "none (not needed by these roles)".to_owned(), |store| store.capabilities().description),
         "backends open"
     );
     // Bound before anything is written, and after the data directory is locked, so that a
@@ -60,11 +67,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.admin_token.is_some() {
         tracing::info!("an admin token is set; this release serves no /admin routes yet");
     }
-    let store_shared = store.capabilities().shared;
+    let store_shared = store.as_ref().is_some_and(|store| store.capabilities().shared);
     let roles = effective_roles(roles, store_shared);
-    let progress = if roles.contains(&Role::Projections) || !roles.contains(&Role::Gateway) {
-        Progress::new()
-    } else {
+    let progress = if let Some(store) = store
+        .as_ref()
+        .filter(|_| roles.contains(&Role::Gateway) && !roles.contains(&Role::Projections))
+    {
         // The projections run in other processes and write the shared store: read-your-writes
         // follows their checkpoints there.
         tracing::info!(
@@ -72,23 +80,25 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
              `consistency: STRONG` waits on the projections' checkpoints in the store"
         );
         Progress::following_store(store.clone(), &topics)
+    } else {
+        Progress::new()
     };
 
     let parts = Parts { log, store, topics, progress };
     let mut supervisor = Supervisor::default();
-    if roles.contains(&Role::Projections) {
-        let group_prefix = nagare_consumers::projection_group_prefix(&*parts.store, &parts.topics)
+    if let Some(store) = parts.store.as_ref().filter(|_| roles.contains(&Role::Projections)) {
+        let group_prefix = nagare_consumers::projection_group_prefix(&**store, &parts.topics)
             .await
             .context("cannot name the projections' consumer groups")?;
         tracing::info!(%group_prefix, store_shared, "starting the projections");
-        start_projections(&mut supervisor, &parts, group_prefix);
+        start_projections(&mut supervisor, &parts, store.clone(), group_prefix);
     }
     if roles.contains(&Role::Commands) {
         start_processor(&mut supervisor, &parts, &args);
     }
-    if let Some(listener) = listener {
+    if let Some((listener, store)) = listener.zip(parts.store.clone()) {
         let address = listener.local_addr().context("cannot read the listening address")?;
-        start_gateway(&mut supervisor, &parts, listener, &roles);
+        start_gateway(&mut supervisor, &parts, store, listener, &roles);
         tracing::info!(%address, "listening on {address}");
         announce(&format!("nagare listening on http://{address}"));
     } else {
@@ -115,7 +125,8 @@ fn effective_roles(mut roles: BTreeSet<Role>, store_shared: bool) -> BTreeSet<Ro
 #[derive(Debug)]
 struct Parts {
     log: Arc<dyn EventLog>,
-    store: Arc<dyn ReadStore>,
+    /// Absent when no role of this process reads or writes the read models.
+    store: Option<Arc<dyn ReadStore>>,
     topics: Topics,
     /// Fed by the projections of this process, or read from the store's checkpoints when they
     /// run elsewhere; the gateway waits on it for `consistency: STRONG`.
@@ -133,9 +144,14 @@ fn announce(line: &str) {
 
 /// `group_prefix` follows the store: a replica's own groups on a store of one process, one
 /// deployment-wide group on a shared store (see `nagare_consumers::projection_group_prefix`).
-fn start_projections(supervisor: &mut Supervisor, parts: &Parts, group_prefix: String) {
+fn start_projections(
+    supervisor: &mut Supervisor,
+    parts: &Parts,
+    store: Arc<dyn ReadStore>,
+    group_prefix: String,
+) {
     let config = ProjectionConfig { group_prefix, batch_size: PROJECTION_BATCH };
-    let (log, store) = (parts.log.clone(), parts.store.clone());
+    let log = parts.log.clone();
     let (topics, progress) = (parts.topics.clone(), parts.progress.clone());
     supervisor.spawn(Role::Projections, move |stop| async move {
         nagare_consumers::run_projections(log, store, topics, config, progress, stop)
@@ -162,13 +178,14 @@ fn start_processor(supervisor: &mut Supervisor, parts: &Parts, args: &ServeArgs)
 fn start_gateway(
     supervisor: &mut Supervisor,
     parts: &Parts,
+    store: Arc<dyn ReadStore>,
     listener: TcpListener,
     roles: &BTreeSet<Role>,
 ) {
     let deps = nagare_gateway::GatewayDeps {
         log: parts.log.clone(),
-        store: parts.store.clone(),
-        read_models: ReadModels::new(parts.store.clone()),
+        read_models: ReadModels::new(store.clone()),
+        store,
         progress: parts.progress.clone(),
         topics: parts.topics.clone(),
     };

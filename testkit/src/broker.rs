@@ -33,8 +33,11 @@ impl Broker {
     }
 
     /// `kafka://127.0.0.1:PORT`, the URL Nagare takes.
+    /// `kafka://127.0.0.1:PORT?fetch.wait.max.ms=10`, the URL Nagare takes. The short fetch
+    /// wait works around the broker holding fetches for their whole wait (see
+    /// `infra/src/log/kafka/broker_quirks.rs`).
     pub fn url(&self) -> String {
-        format!("kafka://{}", self.address)
+        format!("kafka://{}?fetch.wait.max.ms=10", self.address)
     }
 
     /// `127.0.0.1:PORT`, the bootstrap servers a plain Kafka client takes.

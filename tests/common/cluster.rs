@@ -66,13 +66,19 @@ impl Node {
             &log.topic_prefix,
             "--partitions",
             &log.partitions.to_string(),
-            "--store",
-            &format!("embedded://{}", store.path().display()),
         ]
         .iter()
         .map(|a| a.to_string())
         .collect();
-        let mut child = nagare_command(&args)
+        let mut command = nagare_command(&args);
+        if roles.contains("gateway") || roles.contains("projections") {
+            command.args(["--store".to_owned(), format!("embedded://{}", store.path().display())]);
+        } else {
+            // As the README runs them: processors without a --store, side by side in one
+            // working directory. They must not open (and lock) the default store there.
+            command.current_dir(std::env::temp_dir());
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
