@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use nagare_consumers::{Progress, ProjectionConfig, ReadModels};
 use nagare_infra::{EventLog, ReadStore};
-use nagare_producers::ProcessorConfig;
+use nagare_producers::{ProcessorConfig, ProcessorStatus};
 use nagare_schemas::topics::Topics;
 use tokio::net::TcpListener;
 
@@ -84,7 +84,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Progress::new()
     };
 
-    let parts = Parts { log, store, topics, progress };
+    let parts = Parts { log, store, topics, progress, processor: ProcessorStatus::new() };
     let mut supervisor = Supervisor::default();
     if let Some(store) = parts.store.as_ref().filter(|_| roles.contains(&Role::Projections)) {
         let group_prefix = nagare_consumers::projection_group_prefix(&**store, &parts.topics)
@@ -131,6 +131,8 @@ struct Parts {
     /// Fed by the projections of this process, or read from the store's checkpoints when they
     /// run elsewhere; the gateway waits on it for `consistency: STRONG`.
     progress: Progress,
+    /// The command processor's start-up, which readiness includes when this process runs it.
+    processor: ProcessorStatus,
 }
 
 /// Prints the one line on stdout that scripts and tests wait for. A closed stdout is no reason
@@ -167,9 +169,9 @@ fn start_processor(supervisor: &mut Supervisor, parts: &Parts, args: &ServeArgs)
         batch_size: PROCESSOR_BATCH,
     };
     tracing::info!(snapshot_every = %args.snapshot_every, "starting the command processor");
-    let (log, topics) = (parts.log.clone(), parts.topics.clone());
+    let (log, topics, status) = (parts.log.clone(), parts.topics.clone(), parts.processor.clone());
     supervisor.spawn(Role::Commands, move |stop| async move {
-        nagare_producers::run_command_processor(log, topics, config, stop)
+        nagare_producers::run_command_processor_with_status(log, topics, config, status, stop)
             .await
             .map_err(anyhow::Error::from)
     });
@@ -188,6 +190,7 @@ fn start_gateway(
         store,
         progress: parts.progress.clone(),
         topics: parts.topics.clone(),
+        role_checks: processor_check(parts, roles).into_iter().collect(),
     };
     let config = nagare_gateway::GatewayConfig {
         command_timeout: COMMAND_TIMEOUT,
@@ -197,6 +200,19 @@ fn start_gateway(
     supervisor.spawn(Role::Gateway, move |stop| async move {
         nagare_gateway::serve(listener, deps, config, stop).await.map_err(anyhow::Error::from)
     });
+}
+
+/// Readiness waits for this process's command processor, if it runs one: until it has joined
+/// its group and rebuilt its partitions, commands sent here would wait for it.
+fn processor_check(parts: &Parts, roles: &BTreeSet<Role>) -> Option<nagare_gateway::RoleCheck> {
+    let status = parts.processor.clone();
+    roles.contains(&Role::Commands).then(|| nagare_gateway::RoleCheck {
+        name: Role::Commands.to_string(),
+        probe: Arc::new(move || {
+            let state = status.state();
+            (state.is_ready(), state.describe())
+        }),
+    })
 }
 
 #[cfg(test)]

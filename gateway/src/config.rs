@@ -18,6 +18,23 @@ pub struct GatewayDeps {
     /// The projections' progress, for `consistency: STRONG`.
     pub progress: Progress,
     pub topics: Topics,
+    /// Other roles of this process whose readiness `/health/ready` includes.
+    pub role_checks: Vec<RoleCheck>,
+}
+
+/// How readiness asks another role of this process (the command processor, say) whether it is
+/// ready, without the gateway depending on that role's crate: `probe` answers whether it is
+/// ready and a line saying what it is doing.
+#[derive(Clone)]
+pub struct RoleCheck {
+    pub name: String,
+    pub probe: Arc<dyn Fn() -> (bool, String) + Send + Sync>,
+}
+
+impl std::fmt::Debug for RoleCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleCheck").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 /// The gateway's timeouts, and what readiness reports about its process.

@@ -18,6 +18,7 @@ use poem::{IntoResponse, Response, handler};
 use serde::Serialize;
 
 use crate::CommandBus;
+use crate::config::RoleCheck;
 
 /// How long a dependency may take to answer a readiness probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,6 +33,8 @@ pub(crate) struct Readiness {
     pub(crate) topics: Topics,
     /// The roles of this process, reported as they are.
     pub(crate) roles: Vec<String>,
+    /// The other roles of this process that must be ready for it to be.
+    pub(crate) role_checks: Vec<RoleCheck>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -50,8 +53,19 @@ pub(crate) struct ReadinessReport {
     pub(crate) reply_listener: DependencyState,
     /// The roles this process runs.
     pub(crate) roles: Vec<String>,
+    /// The readiness of this process's other roles (the command processor, once it has joined
+    /// its group and rebuilt its partitions).
+    pub(crate) local_roles: Vec<RoleState>,
     pub(crate) log_capabilities: LogCapabilityReport,
     pub(crate) store_capabilities: StoreCapabilityReport,
+}
+
+/// One role of this process, as its check reported it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct RoleState {
+    pub(crate) name: String,
+    pub(crate) ready: bool,
+    pub(crate) detail: String,
 }
 
 /// What the log promises; see [`LogCapabilities`].
@@ -94,7 +108,10 @@ impl From<StoreCapabilities> for StoreCapabilityReport {
 
 impl ReadinessReport {
     pub(crate) fn is_ready(&self) -> bool {
-        self.log.ready && self.store.ready && self.reply_listener.ready
+        self.log.ready
+            && self.store.ready
+            && self.reply_listener.ready
+            && self.local_roles.iter().all(|role| role.ready)
     }
 }
 
@@ -129,6 +146,14 @@ impl Readiness {
             store,
             reply_listener,
             roles: self.roles.clone(),
+            local_roles: self
+                .role_checks
+                .iter()
+                .map(|check| {
+                    let (is_ready, detail) = (check.probe)();
+                    RoleState { name: check.name.clone(), ready: is_ready, detail }
+                })
+                .collect(),
             log_capabilities: self.log.capabilities().into(),
             store_capabilities: self.store.capabilities().into(),
         };
@@ -177,6 +202,11 @@ mod tests {
             store: state(true),
             reply_listener: state(true),
             roles: vec!["gateway".into(), "projections".into()],
+            local_roles: vec![RoleState {
+                name: "commands".into(),
+                ready: true,
+                detail: "deciding".into(),
+            }],
             log_capabilities: LogCapabilities {
                 description: "kafka://k:9092".into(),
                 atomic_append: false,
@@ -197,6 +227,11 @@ mod tests {
             (&false.into(), &false.into(), &true.into(), &true.into())
         );
         assert_eq!(json["storeCapabilities"]["shared"], false);
+        assert_eq!(json["localRoles"][0]["name"], "commands");
         assert!(report.is_ready());
+        let starting =
+            RoleState { name: "commands".into(), ready: false, detail: "joining".into() };
+        let report = ReadinessReport { local_roles: vec![starting], ..report };
+        assert!(!report.is_ready(), "a process whose processor is starting is not ready");
     }
 }

@@ -39,6 +39,7 @@ pub async fn serve(
         bus: bus.clone(),
         topics: deps.topics,
         roles: config.roles.clone(),
+        role_checks: deps.role_checks,
     };
 
     let acceptor = TcpAcceptor::from_tokio(listener).map_err(Error::Http)?;

@@ -43,6 +43,7 @@ async fn routes_answer_and_shutdown_returns() {
         read_models: ReadModels::new(backends.store.clone()),
         progress: backends.progress.clone(),
         topics: backends.topics.clone(),
+        role_checks: Vec::new(),
     };
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(serve(listener, deps, GatewayConfig::default(), shutdown.clone()));

@@ -12,7 +12,10 @@ pub mod snapshot;
 #[cfg(test)]
 mod test_framework;
 
-pub use processor::{AggregateEntry, AggregateKey, PartitionState, rebuild_partition};
+pub use processor::{
+    AggregateEntry, AggregateKey, PartitionState, ProcessorPhase, ProcessorState, ProcessorStatus,
+    rebuild_partition,
+};
 
 use std::sync::Arc;
 
@@ -54,5 +57,17 @@ pub async fn run_command_processor(
     config: ProcessorConfig,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    processor::run(log, topics, config, shutdown).await
+    processor::run(log, topics, config, ProcessorStatus::new(), shutdown).await
+}
+
+/// [`run_command_processor`], reporting its start-up and partitions through `status` (for
+/// readiness probes).
+pub async fn run_command_processor_with_status(
+    log: Arc<dyn EventLog>,
+    topics: Topics,
+    config: ProcessorConfig,
+    status: ProcessorStatus,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    processor::run(log, topics, config, status, shutdown).await
 }

@@ -18,10 +18,12 @@
 mod batch;
 mod partition;
 mod rebuild;
+mod status;
 mod write;
 
 pub use partition::{AggregateEntry, AggregateKey, PartitionState};
 pub use rebuild::rebuild_partition;
+pub use status::{ProcessorPhase, ProcessorState, ProcessorStatus};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,12 +46,14 @@ pub(crate) async fn run(
     log: Arc<dyn EventLog>,
     topics: Topics,
     config: ProcessorConfig,
+    status: ProcessorStatus,
     shutdown: CancellationToken,
 ) -> Result<()> {
     check_topology(log.as_ref(), &topics).await?;
     let mut catalog = CatalogFeed::new(log.clone(), &topics).await?;
     let read = catalog.catch_up().await?;
     tracing::info!(events = read, "catalog loaded");
+    status.set_phase(ProcessorPhase::JoiningGroup);
     let consumer = log.subscribe(&config.group, &[topics.commands()]).await?;
     let atomic_append = log.capabilities().atomic_append;
     tracing::info!(
@@ -71,6 +75,7 @@ pub(crate) async fn run(
         consumer,
         shutdown,
         atomic_append,
+        status,
     };
     processor.run().await;
     Ok(())
@@ -107,6 +112,8 @@ struct Processor {
     shutdown: CancellationToken,
     /// The log's `atomic_append`: one append per batch, or events before replies.
     atomic_append: bool,
+    /// What this processor reports to readiness probes.
+    status: ProcessorStatus,
 }
 
 impl Processor {
@@ -125,10 +132,13 @@ impl Processor {
                         owned = ?partition_numbers(&self.consumer.assignment()),
                         "command partitions assigned"
                     );
+                    self.status.set_phase(ProcessorPhase::RebuildingPartitions);
                     let commands = self.topics.commands();
                     for tp in tps.iter().filter(|tp| tp.topic == commands) {
                         self.load_partition(tp).await;
                     }
+                    self.status.set_owned(self.partitions.keys().copied().collect());
+                    self.status.set_phase(ProcessorPhase::Deciding);
                 }
                 Ok(GroupEvent::Revoked(tps)) => {
                     tracing::info!(
@@ -139,6 +149,7 @@ impl Processor {
                     for tp in &tps {
                         self.partitions.remove(&tp.partition);
                     }
+                    self.status.set_owned(self.partitions.keys().copied().collect());
                 }
                 Ok(GroupEvent::Records(records)) => {
                     for (partition, commands) in by_partition(records) {
