@@ -8,7 +8,6 @@
 mod backend;
 pub(crate) mod cluster;
 pub(crate) mod ledger;
-mod processor_log;
 pub(crate) mod shop;
 
 #[allow(unused_imports)]
@@ -156,10 +155,9 @@ impl Server {
             }
         };
         let server = Server { child, api: Api::new(base_url), stderr, backend: dir.backend() };
+        // Ready includes this process's command processor having joined its group and rebuilt
+        // its partitions, which takes a few seconds on Kafka.
         server.wait_until_ready().await;
-        if server.backend == Backend::Kafka && runs_commands(extra) {
-            server.wait_until_the_processor_owns_its_partitions().await;
-        }
         Ok(server)
     }
 
@@ -196,21 +194,6 @@ impl Server {
                 }
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
-        }
-    }
-
-    /// See [`processor_log`]: on Kafka the command processor joins its group and rebuilds its
-    /// partitions after the server reports ready.
-    async fn wait_until_the_processor_owns_its_partitions(&self) {
-        let deadline = Instant::now() + self.backend.patience(START_TIMEOUT);
-        while !processor_log::owns_and_rebuilt_its_partitions(&self.stderr()) {
-            if Instant::now() > deadline {
-                panic!(
-                    "the command processor never rebuilt its partitions; stderr:\n{}",
-                    self.stderr()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -280,12 +263,6 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
-}
-
-/// Whether a server started with `extra` runs the command processor (all roles by default).
-fn runs_commands(extra: &[&str]) -> bool {
-    let roles = extra.iter().position(|arg| *arg == "--roles").and_then(|at| extra.get(at + 1));
-    roles.is_none_or(|roles| roles.split(',').any(|role| role.trim() == "commands"))
 }
 
 /// Polls for the child's exit without blocking the test's runtime.
