@@ -1,5 +1,6 @@
 //! The `nagare` binary: wires the log, the store and the roles together.
 
+mod bench;
 mod cli;
 mod serve;
 mod signals;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
             Command::Topics(command) => topics::run(command).await,
             Command::Export(args) => transfer::export(args).await,
             Command::Import(args) => transfer::import(args).await,
+            Command::Bench(command) => bench::run(command).await,
         }
     });
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);

@@ -7,6 +7,7 @@
 //! [`Scenario`] and reuse the rest.
 
 pub mod append;
+pub mod commands;
 mod latency;
 mod measurement;
 mod process;
@@ -14,6 +15,7 @@ mod progress;
 mod report;
 mod scenario;
 mod schedule;
+mod server;
 
 pub use latency::LatencyRecorder;
 pub use measurement::Measurement;

@@ -87,7 +87,7 @@ impl Report {
             )?;
         }
         for (name, value) in &self.extras {
-            writeln!(out, "{name}: {value:.3}")?;
+            writeln!(out, "{name}: {}", figure(*value))?;
         }
         for target in &self.targets {
             let bound = if target.at_most { "≤" } else { "≥" };
@@ -106,7 +106,9 @@ impl Report {
     pub fn json_line(&self) -> String {
         let mut fields = self.measurements.first().map(Measurement::to_json).unwrap_or_default();
         for (name, value) in &self.extras {
-            fields.insert(name.clone(), json!((value * 1000.0).round() / 1000.0));
+            let rounded = (value * 1000.0).round() / 1000.0;
+            let value = if is_whole(rounded) { json!(rounded as i64) } else { json!(rounded) };
+            fields.insert(name.clone(), value);
         }
         let baselines: Vec<Value> =
             self.measurements.iter().skip(1).map(|m| Value::Object(m.to_json())).collect();
@@ -122,6 +124,15 @@ impl Report {
         fields.insert("targets".into(), Value::Array(targets));
         Value::Object(fields).to_string()
     }
+}
+
+/// Whole numbers (counts, sizes) print without decimals; fractions with three.
+fn figure(value: f64) -> String {
+    if is_whole(value) { format!("{value:.0}") } else { format!("{value:.3}") }
+}
+
+fn is_whole(value: f64) -> bool {
+    value.fract() == 0.0 && value.abs() < 1e15
 }
 
 #[cfg(test)]
@@ -151,7 +162,7 @@ mod tests {
         };
         Report {
             measurements: vec![main, raw],
-            extras: vec![("ratio_to_raw_engine".into(), 0.6)],
+            extras: vec![("ratio_to_raw_engine".into(), 0.6), ("batch".into(), 100.0)],
             targets: vec![
                 Target::at_least("records/s", 500_000.0, 600_000.0),
                 Target::at_most("p99 µs", 500.0, 900.0),
@@ -169,6 +180,7 @@ mod tests {
         assert_eq!(value["ops_per_s"], json!(600_000.0));
         assert_eq!(value["p50_us"], json!(900));
         assert_eq!(value["ratio_to_raw_engine"], json!(0.6));
+        assert_eq!(value["batch"], json!(100));
         assert_eq!(value["baselines"][0]["backend"], "fjall");
         assert_eq!(value["targets"][0]["met"], json!(true));
         assert_eq!(value["targets"][1]["met"], json!(false));
@@ -182,5 +194,6 @@ mod tests {
         assert!(table.contains("fjall") && table.contains("embedded"), "{table}");
         assert!(table.contains("met") && table.contains("MISSED"), "{table}");
         assert!(table.contains("ratio_to_raw_engine: 0.600"), "{table}");
+        assert!(table.contains("batch: 100\n"), "{table}");
     }
 }
