@@ -17,6 +17,12 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, LogFormat};
 
+/// mimalloc instead of the system allocator: the hot paths (decoding records, building rows
+/// and batches) allocate many small short-lived buffers, and glibc's malloc spent about a
+/// quarter of the projections' CPU time on them (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How long blocking work (file I/O of the embedded backends) may take to finish after the
 /// roles have stopped, before the process exits anyway.
 const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -20,8 +20,6 @@ use crate::topology;
 
 /// Commands the processor decides per durable write at most.
 const PROCESSOR_BATCH: usize = 256;
-/// Events a projection applies per store batch at most.
-const PROJECTION_BATCH: usize = 512;
 /// How long a mutation waits for the processor's reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a `consistency: STRONG` mutation waits for the read models.
@@ -152,7 +150,8 @@ fn start_projections(
     store: Arc<dyn ReadStore>,
     group_prefix: String,
 ) {
-    let config = ProjectionConfig { group_prefix, batch_size: PROJECTION_BATCH };
+    let config =
+        ProjectionConfig { group_prefix, batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE };
     let log = parts.log.clone();
     let (topics, progress) = (parts.topics.clone(), parts.progress.clone());
     supervisor.spawn(Role::Projections, move |stop| async move {

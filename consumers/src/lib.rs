@@ -61,6 +61,14 @@ pub struct ProjectionConfig {
     pub batch_size: usize,
 }
 
+impl ProjectionConfig {
+    /// Events per store batch at most, by default. A batch holds what the log has ready, so
+    /// under light load batches stay small (and fast to show); when a projection is behind
+    /// (a rebuild, a burst) a large batch spreads one durable store write over thousands of
+    /// events, which is what keeps a replay fast (BENCHMARKS.md, `replay`).
+    pub const DEFAULT_BATCH_SIZE: usize = 4096;
+}
+
 /// Creates the read-model tables and runs every projection until `shutdown` is cancelled;
 /// returns once each has finished the batch in hand. A projection that fails restarts from
 /// its checkpoints; only a closed log ends `run_projections` with an error (the others are
@@ -93,17 +101,33 @@ pub async fn run_projections(
     progress.register(
         runners.iter().map(|r| (r.projection.name().to_owned(), r.topics.clone())).collect(),
     );
-    // A projection that ends with an error stops the others, so the caller sees the failure.
+    // Each projection is a task of its own, so they run on every core (a `JoinSet` aborts them
+    // if this future is dropped); one that ends with an error stops the others, so the caller
+    // sees the failure.
     let stop = shutdown.child_token();
-    let running = runners.into_iter().map(|runner| {
+    let mut running = tokio::task::JoinSet::new();
+    for runner in runners {
         let stop = stop.clone();
-        async move {
+        running.spawn(async move {
             let result = runner.run(stop.clone()).await;
             if result.is_err() {
                 stop.cancel();
             }
             result
+        });
+    }
+    let mut outcome = Ok(());
+    while let Some(finished) = running.join_next().await {
+        // A projection task that panicked is a bug; it is reported like any other failure.
+        let result = finished.unwrap_or_else(|panic| {
+            stop.cancel();
+            Err(Error::Infra(nagare_infra::Error::Storage(format!(
+                "a projection panicked: {panic}"
+            ))))
+        });
+        if outcome.is_ok() {
+            outcome = result;
         }
-    });
-    futures::future::join_all(running).await.into_iter().collect()
+    }
+    outcome
 }
