@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use nagare_bench::append::AppendScenario;
 use nagare_bench::commands::CommandsScenario;
+use nagare_bench::e2e::E2eScenario;
+use nagare_bench::project::{ProjectKind, ProjectScenario};
 use nagare_bench::run_scenario;
 
 use crate::cli::BenchCommand;
+use crate::cli::bench::ScratchArgs;
 
 pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -27,10 +30,29 @@ pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let scenario = CommandsScenario {
                 server_exe: server_executable()?,
                 scratch_dir: args.scratch.scratch_dir,
+                log_url: args.log,
                 clients: args.clients,
                 duration: args.duration.0,
                 rate: args.rate,
             };
+            run_scenario(&scenario, &mut out).await?;
+        }
+        BenchCommand::E2e(args) => {
+            let scenario = E2eScenario {
+                server_exe: server_executable()?,
+                scratch_dir: args.scratch.scratch_dir,
+                log_url: args.log,
+                rate: args.rate,
+                duration: args.duration.0,
+            };
+            run_scenario(&scenario, &mut out).await?;
+        }
+        BenchCommand::Project(args) => {
+            let scenario = projection(ProjectKind::Project, args.log, args.scratch, args.events);
+            run_scenario(&scenario, &mut out).await?;
+        }
+        BenchCommand::Replay(args) => {
+            let scenario = projection(ProjectKind::Replay, args.log, args.scratch, args.events);
             run_scenario(&scenario, &mut out).await?;
         }
     }
@@ -41,4 +63,13 @@ pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<()> {
 fn server_executable() -> anyhow::Result<PathBuf> {
     std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("cannot find this executable to start the server: {e}"))
+}
+
+fn projection(
+    kind: ProjectKind,
+    log_url: Option<String>,
+    scratch: ScratchArgs,
+    events: u64,
+) -> ProjectScenario {
+    ProjectScenario { kind, log_url, scratch_dir: scratch.scratch_dir, events }
 }

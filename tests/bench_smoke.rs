@@ -63,3 +63,37 @@ fn open_loop_commands_report_latency_from_the_schedule() {
     assert_eq!(json["operations"], 15, "{json}");
     assert!(json["targets"][0]["name"].as_str().is_some_and(|n| n.contains("p99")), "{json}");
 }
+
+#[test]
+fn project_applies_every_generated_event_and_reads_the_log_beside_it() {
+    let (json, table) = bench(&["project", "--events", "3000"]);
+    assert_eq!(json["scenario"], "project");
+    assert_eq!(json["backend"], "embedded");
+    assert_eq!(json["operations"], 3000, "{json}");
+    assert_eq!(json["baselines"][0]["backend"], "embedded read+decode");
+    assert_eq!(json["baselines"][0]["operations"], 3000, "{json}");
+    assert!(json["ratio_to_log_read"].is_number(), "{json}");
+    assert!(table.contains("events/s applied"), "{table}");
+}
+
+#[test]
+fn replay_rebuilds_and_reports_time_per_million() {
+    let (json, _) = bench(&["replay", "--events", "2000"]);
+    assert_eq!(json["scenario"], "replay");
+    assert_eq!(json["operations"], 2000, "{json}");
+    let target = json["targets"][0]["name"].as_str().unwrap_or_default();
+    assert!(target.contains("1,000,000"), "{json}");
+}
+
+#[test]
+fn e2e_times_eventual_and_strong_writes_until_visible() {
+    let (json, table) = bench(&["e2e", "--rate", "100", "--duration", "300ms"]);
+    assert_eq!(json["scenario"], "e2e");
+    assert_eq!(json["backend"], "embedded EVENTUAL");
+    assert_eq!(json["baselines"][0]["backend"], "embedded STRONG");
+    // 100/s for 0.3 s in each phase: 30 sends each, none failing.
+    assert_eq!((json["operations"].as_u64(), json["errors"].as_u64()), (Some(30), Some(0)));
+    assert_eq!(json["baselines"][0]["operations"], 30, "{json}");
+    assert!(json["server_idle_rss_mib"].as_f64().is_some_and(|m| m > 0.0), "{json}");
+    assert!(table.contains("STRONG"), "{table}");
+}

@@ -1,21 +1,31 @@
-//! Nagare's benchmarks. The harness (latency histograms, process usage, progress, the table and
-//! the JSON line) is shared by every scenario; a scenario only drives load and counts.
+//! Nagare's benchmarks. The harness (latency histograms, open- and closed-loop load, process
+//! usage, progress, the table and the JSON line) is shared by every scenario; a scenario only
+//! sets up, drives load and counts.
 //!
-//! Scenarios today: `append` (raw batched appends through the `EventLog` port, against the
-//! storage engine's own batched write rate) and `commands` (GraphQL mutations against a real
-//! server). New ones (projections, replay, end to end, WebSocket fan-out, sagas) implement
-//! [`Scenario`] and reuse the rest.
+//! Scenarios: `append` (raw batched appends through the `EventLog` port, against the storage
+//! engine's own batched write rate), `commands` (GraphQL mutations against a real server),
+//! `project` and `replay` (the projections over a pre-filled log, against reading it alone) and
+//! `e2e` (a mutation until a query shows it, eventual and strong). New ones (WebSocket fan-out,
+//! sagas) implement [`Scenario`] and reuse the rest.
 
 pub mod append;
 pub mod commands;
+pub mod e2e;
+mod graphql;
+#[cfg(feature = "kafka")]
+mod kafka_baseline;
 mod latency;
+mod load;
 mod measurement;
 mod process;
 mod progress;
+pub mod project;
 mod report;
 mod scenario;
 mod schedule;
+mod scratch;
 mod server;
+mod shop_history;
 
 pub use latency::LatencyRecorder;
 pub use measurement::Measurement;

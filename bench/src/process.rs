@@ -39,6 +39,24 @@ impl ProcessUsage {
         })
     }
 
+    /// The resident set of a process now (`VmRSS`), in bytes.
+    pub fn resident_bytes(pid: u32) -> anyhow::Result<u64> {
+        let path = Path::new("/proc").join(pid.to_string()).join("status");
+        let status = std::fs::read_to_string(&path)
+            .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
+        parse_status_kib(&status, "VmRSS")
+    }
+
+    /// Resets this process's peak resident set to its current size, so the next reading's peak
+    /// covers only what follows (a phase that filled a log does not count towards the one that
+    /// reads it). Linux's `clear_refs` with 5; where that is refused the peak covers the whole
+    /// run, which only overstates it.
+    pub fn reset_peak() {
+        if let Err(error) = std::fs::write("/proc/self/clear_refs", "5") {
+            tracing::debug!(%error, "cannot reset the peak resident set size");
+        }
+    }
+
     /// CPU used since `earlier`; the peak is the later reading (it never goes down).
     pub fn since(self, earlier: ProcessUsage) -> ProcessUsage {
         ProcessUsage {
@@ -72,14 +90,19 @@ pub fn parse_cpu_seconds(stat: &str) -> anyhow::Result<f64> {
 
 /// The `VmHWM` line of `/proc/PID/status` (in kB), in bytes.
 pub fn parse_peak_rss_bytes(status: &str) -> anyhow::Result<u64> {
+    parse_status_kib(status, "VmHWM")
+}
+
+/// A `NAME:  N kB` line of `/proc/PID/status`, in bytes.
+fn parse_status_kib(status: &str, name: &str) -> anyhow::Result<u64> {
     let line = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .ok_or_else(|| anyhow::anyhow!("/proc status has no `VmHWM` line"))?;
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .ok_or_else(|| anyhow::anyhow!("/proc status has no `{name}` line"))?;
     let kilobytes = line.trim().trim_end_matches("kB").trim();
     let kilobytes: u64 = kilobytes
         .parse()
-        .map_err(|_| anyhow::anyhow!("/proc status `VmHWM` is `{kilobytes}`, not a kB count"))?;
+        .map_err(|_| anyhow::anyhow!("/proc status `{name}` is `{kilobytes}`, not a kB count"))?;
     Ok(kilobytes.saturating_mul(1024))
 }
 

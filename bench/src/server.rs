@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -20,19 +20,31 @@ pub(crate) struct ServerProcess {
     child: Child,
     pid: u32,
     base_url: String,
+    /// The log's scheme, `embedded` or `kafka`, for the report.
+    backend: String,
 }
 
 impl ServerProcess {
-    /// Starts `exe serve` on `data_dir` (log and store) on a free loopback port and waits until
-    /// `/health/ready` answers 200.
+    /// Starts `exe serve` on a free loopback port with its store (and, unless `log_url` names
+    /// another, its log) in `data_dir`, and waits until `/health/ready` answers 200. On a
+    /// shared log the server gets a topic prefix no earlier run used.
     pub(crate) async fn start(
         exe: &Path,
         data_dir: &Path,
+        log_url: Option<&str>,
         http: &reqwest::Client,
     ) -> anyhow::Result<Self> {
         let data = format!("embedded://{}", data_dir.display());
-        let mut child = Command::new(exe)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log", &data, "--store", &data])
+        let log = log_url.unwrap_or(&data);
+        let backend = log.split("://").next().unwrap_or("unknown").to_owned();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let prefix = format!("nagare.bench-{nanos}.");
+        let mut command = Command::new(exe);
+        command.args(["serve", "--listen", "127.0.0.1:0", "--log", log, "--store", &data]);
+        if log_url.is_some() {
+            command.args(["--topic-prefix", &prefix]);
+        }
+        let mut child = command
             // The server's own log lines would interleave with the progress lines.
             .env("RUST_LOG", std::env::var("NAGARE_BENCH_SERVER_LOG").unwrap_or("warn".into()))
             .stdin(Stdio::null())
@@ -58,7 +70,7 @@ impl ServerProcess {
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
-        let server = Self { child, pid, base_url: address };
+        let server = Self { child, pid, base_url: address, backend };
         server.wait_until_ready(http).await?;
         tracing::info!(pid, url = %server.base_url, "benchmark server ready");
         Ok(server)
@@ -82,6 +94,10 @@ impl ServerProcess {
 
     pub(crate) fn pid(&self) -> u32 {
         self.pid
+    }
+
+    pub(crate) fn backend(&self) -> &str {
+        &self.backend
     }
 
     pub(crate) fn graphql_url(&self) -> String {
