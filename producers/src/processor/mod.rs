@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catalog::CatalogFeed;
 use crate::{Error, ProcessorConfig, Result};
-use batch::{BatchContext, needs_catalog, plan_batch};
+use batch::{BatchContext, PlannedBatch, needs_catalog, plan_batch};
 use write::{WriteOutcome, write_batch};
 
 /// Retries of a failed rebuild or read wait this long at first, doubling up to the maximum.
@@ -151,21 +151,7 @@ impl Processor {
                     }
                     self.status.set_owned(self.partitions.keys().copied().collect());
                 }
-                Ok(GroupEvent::Records(records)) => {
-                    for (partition, commands) in by_partition(records) {
-                        if self.owns(partition) {
-                            self.handle_batch(partition, &commands).await;
-                        } else {
-                            // Its new owner decides these; deciding them here would make two
-                            // writers of one partition.
-                            tracing::debug!(
-                                partition,
-                                commands = commands.len(),
-                                "records of a partition this processor does not own passed over"
-                            );
-                        }
-                    }
-                }
+                Ok(GroupEvent::Records(records)) => self.handle_records(records).await,
                 Err(nagare_infra::Error::Closed) => break,
                 Err(error) => {
                     tracing::warn!(%error, "reading commands failed; retrying");
@@ -180,19 +166,49 @@ impl Processor {
         tracing::info!("command processor stopped");
     }
 
-    async fn handle_batch(&mut self, partition: u32, commands: &[StoredRecord]) {
-        let Some(tp) = commands.first().map(StoredRecord::topic_partition) else { return };
+    /// Decides the commands of every partition in `records` and writes each partition's
+    /// outcome. The writes of different partitions are independent, so they go to the log
+    /// together (one group commit on the embedded log, overlapping round trips on Kafka)
+    /// instead of one after another. A batch whose rules read the catalog is decided only
+    /// once every batch decided before it is written, exactly as if they ran in turn.
+    async fn handle_records(&mut self, records: Vec<StoredRecord>) {
+        let mut decided = Vec::new();
+        for (partition, commands) in by_partition(records) {
+            if !self.owns(partition) {
+                // Its new owner decides these; deciding them here would make two writers of
+                // one partition.
+                tracing::debug!(
+                    partition,
+                    commands = commands.len(),
+                    "records of a partition this processor does not own passed over"
+                );
+                continue;
+            }
+            if commands.iter().any(|c| needs_catalog(&c.record)) && !decided.is_empty() {
+                self.write_decided(std::mem::take(&mut decided)).await;
+            }
+            if let Some(batch) = self.decide(partition, &commands).await {
+                decided.push(batch);
+            }
+        }
+        self.write_decided(decided).await;
+    }
+
+    /// Decides one partition's commands: what to write, or `None` when the partition could
+    /// not be made ready (it is rebuilt and its commands read again).
+    async fn decide(&mut self, partition: u32, commands: &[StoredRecord]) -> Option<Decided> {
+        let tp = commands.first().map(StoredRecord::topic_partition)?;
         if !self.partitions.contains_key(&partition) && !self.load_partition(&tp).await {
-            return;
+            return None;
         }
         if commands.iter().any(|c| needs_catalog(&c.record))
             && let Err(error) = self.catalog.catch_up().await
         {
             tracing::warn!(%error, %tp, "catalog catch-up failed; re-reading the batch");
             self.recover(&tp).await;
-            return;
+            return None;
         }
-        let Some(state) = self.partitions.get_mut(&partition) else { return };
+        let state = self.partitions.get_mut(&partition)?;
         let ctx = BatchContext {
             topics: &self.topics,
             group: &self.config.group,
@@ -200,32 +216,50 @@ impl Processor {
             snapshot_every: self.config.snapshot_every,
         };
         let plan = plan_batch(&ctx, state, self.catalog.catalog_mut(), commands);
-        let counts = (plan.accepted, plan.duplicates, plan.rejected, plan.dead_lettered);
-        match write_batch(self.log.as_ref(), self.atomic_append, plan).await {
-            WriteOutcome::Written => {
-                let (accepted, duplicates, rejected, dead_lettered) = counts;
-                tracing::debug!(
-                    %tp,
-                    commands = commands.len(),
-                    accepted,
-                    duplicates,
-                    rejected,
-                    dead_lettered,
-                    "batch written"
-                );
-            }
-            WriteOutcome::Misplaced { expected, actual } => {
-                tracing::error!(
-                    %tp,
-                    expected = ?expected.first(),
-                    actual = ?actual.first(),
-                    "events landed at unexpected offsets: another writer on this partition; rebuilding"
-                );
-                self.recover(&tp).await;
-            }
-            WriteOutcome::Failed(error) => {
-                tracing::warn!(%error, %tp, "append failed; rebuilding the partition from the log");
-                self.recover(&tp).await;
+        Some(Decided { tp, commands: commands.len(), plan })
+    }
+
+    /// Writes decided batches together, then handles each outcome in turn.
+    async fn write_decided(&mut self, decided: Vec<Decided>) {
+        if decided.is_empty() {
+            return;
+        }
+        let (log, atomic) = (self.log.as_ref(), self.atomic_append);
+        let mut written = Vec::with_capacity(decided.len());
+        let mut writes = Vec::with_capacity(decided.len());
+        for Decided { tp, commands, plan } in decided {
+            let counts = (plan.accepted, plan.duplicates, plan.rejected, plan.dead_lettered);
+            written.push((tp, commands, counts));
+            writes.push(write_batch(log, atomic, plan));
+        }
+        let outcomes = futures::future::join_all(writes).await;
+        for ((tp, commands, counts), outcome) in written.into_iter().zip(outcomes) {
+            match outcome {
+                WriteOutcome::Written => {
+                    let (accepted, duplicates, rejected, dead_lettered) = counts;
+                    tracing::debug!(
+                        %tp,
+                        commands,
+                        accepted,
+                        duplicates,
+                        rejected,
+                        dead_lettered,
+                        "batch written"
+                    );
+                }
+                WriteOutcome::Misplaced { expected, actual } => {
+                    tracing::error!(
+                        %tp,
+                        expected = ?expected.first(),
+                        actual = ?actual.first(),
+                        "events landed at unexpected offsets: another writer on this partition; rebuilding"
+                    );
+                    self.recover(&tp).await;
+                }
+                WriteOutcome::Failed(error) => {
+                    tracing::warn!(%error, %tp, "append failed; rebuilding the partition from the log");
+                    self.recover(&tp).await;
+                }
             }
         }
     }
@@ -302,6 +336,14 @@ fn partition_numbers(tps: &[TopicPartition]) -> Vec<u32> {
 }
 
 /// Splits a batch by partition, keeping each partition's records in offset order.
+/// One partition's decided commands, ready to be written.
+#[derive(Debug)]
+struct Decided {
+    tp: TopicPartition,
+    commands: usize,
+    plan: PlannedBatch,
+}
+
 fn by_partition(records: Vec<StoredRecord>) -> Vec<(u32, Vec<StoredRecord>)> {
     let mut groups: Vec<(u32, Vec<StoredRecord>)> = Vec::new();
     for record in records {
