@@ -78,6 +78,8 @@ impl Scenario for AppendScenario {
     async fn run(&self) -> anyhow::Result<Report> {
         self.validate()?;
         let scratch = scratch_dir(&self.scratch_dir)?;
+        // The URL itself is needed only for the plain Kafka client baselines.
+        #[cfg_attr(not(feature = "kafka"), allow(unused_variables))]
         let ScenarioLog { url: log_url, backend, log } =
             ScenarioLog::open(self.log_url.as_deref(), &scratch).await?;
         let through_log = append_through_log(self, log.clone(), &backend).await?;

@@ -105,10 +105,14 @@ impl Scenario for CommandsScenario {
                 measurement.latency.as_ref().map_or(0, |l| l.quantile_us(0.99)) as f64,
             )],
         };
-        Ok(Report {
+        let report = Report {
             measurements: vec![measurement],
             extras: vec![("clients".into(), self.clients as f64)],
             targets,
-        })
+        };
+        #[cfg(feature = "kafka")]
+        let report =
+            crate::kafka_baseline::with_round_trips(self.log_url.as_deref(), report).await?;
+        Ok(report)
     }
 }

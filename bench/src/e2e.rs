@@ -105,14 +105,18 @@ impl Scenario for E2eScenario {
                 )
             })
             .collect();
-        Ok(Report {
+        let report = Report {
             measurements,
             extras: vec![
                 ("rate".into(), self.rate),
                 ("server_idle_rss_mib".into(), idle_rss as f64 / (1024.0 * 1024.0)),
             ],
             targets,
-        })
+        };
+        #[cfg(feature = "kafka")]
+        let report =
+            crate::kafka_baseline::with_round_trips(self.log_url.as_deref(), report).await?;
+        Ok(report)
     }
 }
 

@@ -21,6 +21,8 @@ use crate::progress::Progress;
 
 /// Deliveries awaited at most at once; beyond it the producer waits for the oldest.
 const MAX_IN_FLIGHT: usize = 50_000;
+/// Round trips timed for the latency baseline.
+const ROUND_TRIPS: u64 = 200;
 /// A consumer that sees no record for this long has read everything there is.
 const CONSUME_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -183,6 +185,118 @@ impl KafkaBaseline {
             usage: Some(ProcessUsage::current()?.since(usage_before)),
         })
     }
+}
+
+impl KafkaBaseline {
+    /// One record at a time produced (durably, as Nagare's producer does) and read back by a
+    /// consumer waiting at the end of the partition: the latency of one hop through the broker.
+    /// A command through Nagare makes two such hops (command to processor, reply to gateway)
+    /// and a durable write of its events between them.
+    pub(crate) async fn round_trips(
+        &self,
+        scenario: &str,
+        topic: &str,
+        count: u64,
+    ) -> anyhow::Result<Measurement> {
+        let producer: FutureProducer = self
+            .config(&[("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "5")])
+            .create()?;
+        let consumer: BaseConsumer = self
+            .config(&[("group.id", "nagare.bench-baseline"), ("enable.auto.commit", "false")])
+            .create()?;
+        let mut assignment = TopicPartitionList::new();
+        assignment.add_partition_offset(topic, 0, KafkaOffset::End)?;
+        consumer.assign(&assignment)?;
+        let consumer = std::sync::Arc::new(consumer);
+        let progress = Progress::start("plain rdkafka round trips", Some(count));
+        let started = Instant::now();
+        let mut latency = LatencyRecorder::new();
+        let mut errors = 0;
+        for n in 0..count {
+            let key = n.to_be_bytes();
+            let sent = Instant::now();
+            let record = FutureRecord::to(topic).key(&key[..]).payload(&b"round trip"[..]);
+            if producer.send(record.partition(0), Duration::from_secs(10)).await.is_err() {
+                errors += 1;
+                continue;
+            }
+            let reader = consumer.clone();
+            let arrived = tokio::task::spawn_blocking(move || {
+                use rdkafka::Message;
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while std::time::Instant::now() < deadline {
+                    if let Some(Ok(message)) = reader.poll(Duration::from_millis(100))
+                        && message.key() == Some(&key[..])
+                    {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await?;
+            if arrived {
+                latency.record(sent.elapsed());
+                progress.add(1);
+            } else {
+                errors += 1;
+            }
+        }
+        Ok(Measurement {
+            scenario: scenario.to_owned(),
+            backend: "plain rdkafka round trip".into(),
+            operations: count - errors,
+            errors,
+            elapsed: started.elapsed(),
+            latency: Some(latency),
+            usage: None,
+        })
+    }
+}
+
+/// Round trips through the broker behind `url` on a fresh one-partition topic, as the baseline
+/// of a scenario that sends commands on Kafka; also the ratio of the scenario's median latency
+/// to theirs, added to `report`.
+pub(crate) async fn with_round_trips(
+    url: Option<&str>,
+    mut report: crate::report::Report,
+) -> anyhow::Result<crate::report::Report> {
+    let Some(url) = url.filter(|url| url.starts_with("kafka://")) else { return Ok(report) };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let topic = format!("nagare.bench-round-trips-{nanos}");
+    let log = nagare_infra::open_log(url).await?;
+    let cleanup = nagare_infra::Cleanup::Delete { retention_ms: None };
+    log.ensure_topic(&nagare_infra::TopicSpec { name: topic.clone(), partitions: 1, cleanup })
+        .await?;
+    let scenario = report.measurements.first().map_or("round trips", |m| m.scenario.as_str());
+    let trips = KafkaBaseline::from_url(url)?.round_trips(scenario, &topic, ROUND_TRIPS).await?;
+    let median = |m: &Measurement| m.latency.as_ref().map_or(0, |l| l.quantile_us(0.5)) as f64;
+    let ratio = report.measurements.first().map_or(0.0, median) / median(&trips).max(1.0);
+    report.extras.push(("p50_ratio_to_plain_round_trip".into(), ratio));
+    report.measurements.push(trips);
+    Ok(report)
+}
+
+/// On `kafka://`, the plain consumer reading the same events as the projections, and the
+/// projections' rate as a share of its rate, added to `report`.
+pub(crate) async fn with_plain_consumer(
+    url: &str,
+    topics: &[String],
+    partitions: u32,
+    events: u64,
+    mut report: crate::report::Report,
+) -> anyhow::Result<crate::report::Report> {
+    if !url.starts_with("kafka://") {
+        return Ok(report);
+    }
+    let scenario = report.measurements.first().map_or("project", |m| m.scenario.as_str());
+    let plain = KafkaBaseline::from_url(url)?.consume(scenario, topics, partitions, events).await?;
+    let rate = report.measurements.first().map_or(0.0, Measurement::ops_per_second);
+    let ratio = rate / plain.ops_per_second().max(f64::MIN_POSITIVE);
+    report.extras.push(("ratio_to_plain_rdkafka".into(), ratio));
+    report.measurements.push(plain);
+    Ok(report)
 }
 
 /// Waits for the oldest delivery; 1 if it failed, else 0.
