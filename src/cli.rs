@@ -201,8 +201,10 @@ pub(crate) struct ServeArgs {
 
     /// Snapshot the aggregates of a command partition once N events (N ≥ 1) have been written
     /// in it since its last snapshot, or `never`. Snapshots only shorten rebuilds after a
-    /// restart; the state is the same either way.
-    #[arg(long, env = "NAGARE_SNAPSHOT_EVERY", default_value = "100", value_name = "N|never")]
+    /// restart (at most N events per partition are replayed); the state is the same either
+    /// way. Each snapshot writes every changed aggregate with its receipts (up to 1,000), so a
+    /// small N costs throughput on hot aggregates (BENCHMARKS.md).
+    #[arg(long, env = "NAGARE_SNAPSHOT_EVERY", default_value = "1000", value_name = "N|never")]
     pub(crate) snapshot_every: SnapshotInterval,
 
     /// Partitions of the commands, events and snapshots topics when they are created (they
@@ -329,7 +331,7 @@ mod tests {
         assert_eq!(args.log, "embedded://./nagare-data");
         assert_eq!(args.store, "embedded://./nagare-data");
         assert_eq!(args.roles, vec![Role::Gateway, Role::Commands, Role::Projections]);
-        assert_eq!(args.snapshot_every, SnapshotInterval::Every(100));
+        assert_eq!(args.snapshot_every, SnapshotInterval::Every(1000));
         assert_eq!(args.partitions, None, "the declared count applies");
         assert_eq!(args.admin_token, None);
         assert_eq!(args.topic_prefix, "nagare.");
