@@ -140,13 +140,58 @@ fn consumer(url: &KafkaUrl, group: &str) -> Properties {
     properties
 }
 
-/// The rdkafka configuration: Nagare's properties, then the URL's.
+/// Properties librdkafka knows only for consumers: a URL's `fetch.wait.max.ms` (as the test
+/// broker needs) is meant for Nagare's consumers, and librdkafka warns when a producer gets it.
+const CONSUMER_ONLY: [&str; 14] = [
+    "fetch.",
+    "queued.min.messages",
+    "queued.max.messages.kbytes",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "auto.offset.reset",
+    "auto.commit.interval.ms",
+    "isolation.level",
+    "check.crcs",
+    "partition.assignment.strategy",
+    "group.instance.id",
+    "group.protocol",
+    "enable.partition.eof",
+];
+/// Properties librdkafka knows only for producers.
+const PRODUCER_ONLY: [&str; 12] = [
+    "linger.ms",
+    "queue.buffering.",
+    "batch.num.messages",
+    "batch.size",
+    "compression.",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "message.send.max.retries",
+    "retries",
+    "sticky.partitioning.linger.ms",
+    "transaction.timeout.ms",
+    "request.timeout.ms",
+];
+
+/// Whether a URL property applies to a client: consumer properties go to consumers only,
+/// producer properties to producers only, the rest to every client.
+fn applies(key: &str, consumer: bool) -> bool {
+    let matches = |names: &[&str]| {
+        names.iter().any(|name| key == *name || (name.ends_with('.') && key.starts_with(name)))
+    };
+    if consumer { !matches(&PRODUCER_ONLY) } else { !matches(&CONSUMER_ONLY) }
+}
+
+/// The rdkafka configuration: Nagare's properties, then the URL's that apply to this kind of
+/// client (a consumer is a client with a group id).
 pub(super) fn client_config(url: &KafkaUrl, properties: Properties) -> ClientConfig {
+    let consumer = properties.iter().any(|(key, _)| *key == "group.id");
     let mut config = ClientConfig::new();
     for (key, value) in properties {
         config.set(key, value);
     }
-    for (key, value) in &url.properties {
+    for (key, value) in url.properties.iter().filter(|(key, _)| applies(key, consumer)) {
         config.set(key, value);
     }
     config
@@ -211,6 +256,26 @@ mod tests {
         assert_eq!(config.get("linger.ms"), Some("50"));
         assert_eq!(config.get("client.id"), Some("shop"));
         assert_eq!(config.get("acks"), Some("all"));
+        Ok(())
+    }
+
+    #[test]
+    fn url_properties_go_to_the_clients_they_are_for() -> Result<()> {
+        let url = KafkaUrl::parse(
+            "kafka://a:9092?fetch.wait.max.ms=10&linger.ms=2&socket.timeout.ms=9000",
+        )?;
+        let producer = client_config(&url, producer(&url));
+        assert_eq!(producer.get("fetch.wait.max.ms"), None);
+        assert_eq!(producer.get("linger.ms"), Some("2"));
+        assert_eq!(producer.get("socket.timeout.ms"), Some("9000"));
+        let admin = client_config(&url, admin(&url));
+        assert_eq!(admin.get("fetch.wait.max.ms"), None);
+        let member = client_config(&url, group_member(&url, "g"));
+        assert_eq!(member.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(member.get("linger.ms"), None);
+        assert_eq!(member.get("socket.timeout.ms"), Some("9000"));
+        let reader = client_config(&url, bounded_reader(&url));
+        assert_eq!(reader.get("fetch.wait.max.ms"), Some("10"), "the URL wins over Nagare's 10");
         Ok(())
     }
 
