@@ -100,7 +100,7 @@ impl Scenario for CommandsScenario {
                 measurement.ops_per_second(),
             )],
             Some(rate) => vec![Target::at_most(
-                format!("p99 µs at {rate:.0} commands/s (target rate 10,000)"),
+                format!("p99 µs at {rate:.0} commands/s (the target is set at 10,000/s)"),
                 TARGET_P99_US,
                 measurement.latency.as_ref().map_or(0, |l| l.quantile_us(0.99)) as f64,
             )],
