@@ -13,7 +13,8 @@ pub(crate) enum BenchCommand {
     /// engine's own batched durable write rate on the same disk.
     Append(BenchAppendArgs),
     /// Concurrent HTTP clients sending durable `addStock` mutations through /graphql to a
-    /// fresh `nagare serve` (this binary, as a child process, on a temporary embedded log).
+    /// fresh `nagare serve` (this binary, as a child process, on a temporary data directory;
+    /// with --log, on that broker).
     ///
     /// Without --rate each client sends its next command once the last is answered
     /// (throughput); with --rate the commands are due at that total rate and latency counts
