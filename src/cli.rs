@@ -159,6 +159,13 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "NAGARE_LISTEN", default_value = "0.0.0.0:4000", value_name = "ADDR")]
     pub(crate) listen: String,
 
+    /// Where a process without the gateway role (a command processor, say) serves
+    /// `/health/live` and `/health/ready`, so an orchestrator can probe it; none by default.
+    /// Port 0 picks a free port; the start-up line names it (`nagare running ROLES, health on
+    /// http://ADDR`). A gateway serves both on --listen.
+    #[arg(long, env = "NAGARE_HEALTH_LISTEN", value_name = "ADDR")]
+    pub(crate) health_listen: Option<String>,
+
     /// The event log, the source of truth. `embedded://PATH` keeps it on local disk.
     #[arg(
         long,

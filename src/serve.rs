@@ -12,6 +12,7 @@ use nagare_infra::{EventLog, ReadStore};
 use nagare_producers::{ProcessorConfig, ProcessorStatus};
 use nagare_schemas::topics::Topics;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Role, ServeArgs};
 use crate::signals;
@@ -59,6 +60,19 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let health_listener = match &args.health_listen {
+        Some(_) if roles.contains(&Role::Gateway) => anyhow::bail!(
+            "--health-listen is for a process without the gateway role; the gateway serves \
+             /health/live and /health/ready on --listen ({})",
+            args.listen
+        ),
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (--health-listen)"))?,
+        ),
+        None => None,
+    };
     let partitions = topology::ensure_topics(&*log, &topics, args.partitions).await?;
     tracing::info!(partitions, "topics ready");
 
@@ -83,6 +97,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
 
     let parts = Parts { log, store, topics, progress, processor: ProcessorStatus::new() };
+    let mut health = None;
     let mut supervisor = Supervisor::default();
     if let Some(store) = parts.store.as_ref().filter(|_| roles.contains(&Role::Projections)) {
         let group_prefix = nagare_consumers::projection_group_prefix(&**store, &parts.topics)
@@ -101,9 +116,39 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         announce(&format!("nagare listening on http://{address}"));
     } else {
         let names: Vec<String> = roles.iter().map(Role::to_string).collect();
-        announce(&format!("nagare running {}", names.join(",")));
+        let mut line = format!("nagare running {}", names.join(","));
+        if let Some(listener) = health_listener {
+            let address = listener.local_addr().context("cannot read the health address")?;
+            health = Some(start_health(listener, &parts, &roles));
+            line.push_str(&format!(", health on http://{address}"));
+        }
+        announce(&line);
     }
-    supervisor.run_until(stop_requested).await
+    let outcome = supervisor.run_until(stop_requested).await;
+    if let Some((stop, server)) = health {
+        stop.cancel();
+        if let Ok(Err(error)) = server.await {
+            tracing::warn!(%error, "the health endpoints stopped with an error");
+        }
+    }
+    outcome
+}
+
+/// The health endpoints of a process without the gateway; they run until the roles stop.
+fn start_health(
+    listener: TcpListener,
+    parts: &Parts,
+    roles: &BTreeSet<Role>,
+) -> (CancellationToken, tokio::task::JoinHandle<nagare_gateway::Result<()>>) {
+    let deps = nagare_gateway::HealthDeps {
+        log: parts.log.clone(),
+        topics: parts.topics.clone(),
+        roles: roles.iter().map(Role::to_string).collect(),
+        role_checks: processor_check(parts, roles).into_iter().collect(),
+    };
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(nagare_gateway::serve_health(listener, deps, stop.clone()));
+    (stop, server)
 }
 
 /// The roles to run: those asked for, plus the projections for a gateway on a store of its own

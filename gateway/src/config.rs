@@ -25,6 +25,17 @@ pub struct GatewayDeps {
 /// How readiness asks another role of this process (the command processor, say) whether it is
 /// ready, without the gateway depending on that role's crate: `probe` answers whether it is
 /// ready and a line saying what it is doing.
+/// What the health endpoints of a process without the gateway report on.
+#[derive(Clone, Debug)]
+pub struct HealthDeps {
+    pub log: Arc<dyn nagare_infra::EventLog>,
+    pub topics: nagare_schemas::topics::Topics,
+    /// The roles this process runs, reported as they are.
+    pub roles: Vec<String>,
+    /// The roles that must be ready for the process to be.
+    pub role_checks: Vec<RoleCheck>,
+}
+
 #[derive(Clone)]
 pub struct RoleCheck {
     pub name: String,

@@ -28,8 +28,10 @@ const STORE_PROBE: &str = "nagare.gateway.readiness-probe";
 #[derive(Clone, Debug)]
 pub(crate) struct Readiness {
     pub(crate) log: Arc<dyn EventLog>,
-    pub(crate) store: Arc<dyn ReadStore>,
-    pub(crate) bus: CommandBus,
+    /// Absent in a process whose roles do not use the read store (a command processor).
+    pub(crate) store: Option<Arc<dyn ReadStore>>,
+    /// Absent in a process that sends no commands (no gateway).
+    pub(crate) bus: Option<CommandBus>,
     pub(crate) topics: Topics,
     /// The roles of this process, reported as they are.
     pub(crate) roles: Vec<String>,
@@ -57,7 +59,8 @@ pub(crate) struct ReadinessReport {
     /// its group and rebuilt its partitions).
     pub(crate) local_roles: Vec<RoleState>,
     pub(crate) log_capabilities: LogCapabilityReport,
-    pub(crate) store_capabilities: StoreCapabilityReport,
+    /// `null` where this process uses no read store.
+    pub(crate) store_capabilities: Option<StoreCapabilityReport>,
 }
 
 /// One role of this process, as its check reported it.
@@ -118,6 +121,17 @@ impl ReadinessReport {
 impl Readiness {
     pub(crate) async fn check(&self) -> ReadinessReport {
         let commands = self.topics.commands();
+        let store_probe = async {
+            match &self.store {
+                Some(store) => {
+                    probe(store.checkpoints(STORE_PROBE), |_| {
+                        format!("{} reachable", store.capabilities().description)
+                    })
+                    .await
+                }
+                None => not_used("this process's roles use no read store"),
+            }
+        };
         let (log, store) = tokio::join!(
             probe(self.log.partition_count(&commands), |partitions| {
                 format!(
@@ -125,20 +139,18 @@ impl Readiness {
                     self.log.capabilities().description
                 )
             }),
-            probe(self.store.checkpoints(STORE_PROBE), |_| {
-                format!("{} reachable", self.store.capabilities().description)
-            }),
+            store_probe,
         );
-        let reply_listener = if self.bus.is_listening() {
-            DependencyState {
+        let reply_listener = match &self.bus {
+            Some(bus) if bus.is_listening() => DependencyState {
                 ready: true,
-                detail: format!("reading {}", self.bus.replies_partition()),
-            }
-        } else {
-            DependencyState {
+                detail: format!("reading {}", bus.replies_partition()),
+            },
+            Some(bus) => DependencyState {
                 ready: false,
-                detail: format!("not reading {}", self.bus.replies_partition()),
-            }
+                detail: format!("not reading {}", bus.replies_partition()),
+            },
+            None => not_used("this process sends no commands"),
         };
         let mut report = ReadinessReport {
             status: "not_ready",
@@ -155,13 +167,18 @@ impl Readiness {
                 })
                 .collect(),
             log_capabilities: self.log.capabilities().into(),
-            store_capabilities: self.store.capabilities().into(),
+            store_capabilities: self.store.as_ref().map(|store| store.capabilities().into()),
         };
         if report.is_ready() {
             report.status = "ready";
         }
         report
     }
+}
+
+/// A dependency this process does not have: nothing to wait for.
+fn not_used(why: &str) -> DependencyState {
+    DependencyState { ready: true, detail: format!("not used: {why}") }
 }
 
 async fn probe<T>(
@@ -215,7 +232,9 @@ mod tests {
                 idempotence: true,
             }
             .into(),
-            store_capabilities: StoreCapabilities { description: "s".into(), shared: false }.into(),
+            store_capabilities: Some(
+                StoreCapabilities { description: "s".into(), shared: false }.into(),
+            ),
         };
         let json = serde_json::to_value(&report).unwrap_or_default();
         assert_eq!(json["status"], "ready");

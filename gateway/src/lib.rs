@@ -15,7 +15,7 @@ mod health;
 mod server;
 
 pub use command_bus::CommandBus;
-pub use config::{GatewayConfig, GatewayDeps, RoleCheck};
+pub use config::{GatewayConfig, GatewayDeps, HealthDeps, RoleCheck};
 pub use error::{Error, Result};
 pub use graphql::schema_sdl;
-pub use server::serve;
+pub use server::{serve, serve_health};

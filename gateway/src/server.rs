@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::graphql::{GraphqlServices, NagareSchema, build_schema};
 use crate::health::{self, Readiness};
-use crate::{CommandBus, Error, GatewayConfig, GatewayDeps, Result};
+use crate::{CommandBus, Error, GatewayConfig, GatewayDeps, HealthDeps, Result};
 
 /// Serves the gateway on `listener` until `shutdown` is cancelled; then stops accepting,
 /// lets in-flight requests finish (up to `config.drain_timeout()`), stops listening for
@@ -35,8 +35,8 @@ pub async fn serve(
     });
     let readiness = Readiness {
         log: deps.log,
-        store: deps.store,
-        bus: bus.clone(),
+        store: Some(deps.store),
+        bus: Some(bus.clone()),
         topics: deps.topics,
         roles: config.roles.clone(),
         role_checks: deps.role_checks,
@@ -57,6 +57,34 @@ pub async fn serve(
     bus.stopped().await;
     tracing::info!("gateway stopped");
     served.map_err(Error::Http)
+}
+
+/// Serves `/health/live` and `/health/ready` alone, for a process without the gateway role (a
+/// command processor), so an orchestrator can probe it: ready once the log answers and the
+/// process's roles are ready (`role_checks`). Stops when `shutdown` is cancelled.
+pub async fn serve_health(
+    listener: TcpListener,
+    health: HealthDeps,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let readiness = Readiness {
+        log: health.log,
+        store: None,
+        bus: None,
+        topics: health.topics,
+        roles: health.roles,
+        role_checks: health.role_checks,
+    };
+    let acceptor = TcpAcceptor::from_tokio(listener).map_err(Error::Http)?;
+    let routes = Route::new()
+        .at("/health/live", get(health::live))
+        .at("/health/ready", get(health::ready))
+        .data(readiness)
+        .with(Tracing);
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(routes, shutdown.cancelled_owned(), None)
+        .await
+        .map_err(Error::Http)
 }
 
 fn routes(schema: NagareSchema, readiness: Readiness) -> impl poem::Endpoint {
