@@ -4,7 +4,8 @@
 //! within a short time, and the reply listener is reading (without it every mutation would
 //! time out). The report also says what the backends promise (their capabilities, probed at
 //! start-up) and which roles this process runs, so an operator sees how a deployment is laid
-//! out from any gateway.
+//! out from any gateway. A process without the gateway (a command processor on its own) serves
+//! the same two endpoints on `--health-listen`, without a store or a reply listener to check.
 
 use std::future::Future;
 use std::sync::Arc;
