@@ -97,7 +97,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
 
     let parts = Parts { log, store, topics, progress, processor: ProcessorStatus::new() };
-    let mut health = None;
     let mut supervisor = Supervisor::default();
     if let Some(store) = parts.store.as_ref().filter(|_| roles.contains(&Role::Projections)) {
         let group_prefix = nagare_consumers::projection_group_prefix(&**store, &parts.topics)
@@ -109,21 +108,26 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if roles.contains(&Role::Commands) {
         start_processor(&mut supervisor, &parts, &args);
     }
-    if let Some((listener, store)) = listener.zip(parts.store.clone()) {
+    let health = if let Some((listener, store)) = listener.zip(parts.store.clone()) {
         let address = listener.local_addr().context("cannot read the listening address")?;
         start_gateway(&mut supervisor, &parts, store, listener, &roles);
         tracing::info!(%address, "listening on {address}");
         announce(&format!("nagare listening on http://{address}"));
+        None
     } else {
         let names: Vec<String> = roles.iter().map(Role::to_string).collect();
         let mut line = format!("nagare running {}", names.join(","));
-        if let Some(listener) = health_listener {
-            let address = listener.local_addr().context("cannot read the health address")?;
-            health = Some(start_health(listener, &parts, &roles));
-            line.push_str(&format!(", health on http://{address}"));
-        }
+        let health = match health_listener {
+            Some(listener) => {
+                let address = listener.local_addr().context("cannot read the health address")?;
+                line.push_str(&format!(", health on http://{address}"));
+                Some(start_health(listener, &parts, &roles))
+            }
+            None => None,
+        };
         announce(&line);
-    }
+        health
+    };
     let outcome = supervisor.run_until(stop_requested).await;
     if let Some((stop, server)) = health {
         stop.cancel();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::ledger::{self, Writers};
 use common::{
     Backend, DataDir, Server, nagare_command, on_each_backend, serve_args, serve_args_on, shop,
-    wait_for_exit,
+    spawn_reading_first_line, wait_for_exit,
 };
 
 /// Runs the binary to completion (bounded) and returns its exit code and stderr.
@@ -104,20 +104,7 @@ on_each_backend!(a_process_without_the_gateway_announces_its_roles_and_stops_cle
 async fn a_process_without_the_gateway_announces_its_roles_and_stops_cleanly(backend: Backend) {
     let dir = DataDir::on(backend);
     let args = serve_args(&dir, &["--roles", "commands,projections"]);
-    let mut child = nagare_command(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn nagare");
-    let (sender, first_line) = std::sync::mpsc::channel();
-    if let Some(stdout) = child.stdout.take() {
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
-            let _ = sender.send(line);
-        });
-    }
+    let (mut child, first_line) = spawn_reading_first_line(&args);
     let line = first_line.recv_timeout(backend.patience(Duration::from_secs(60)));
     let kill = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
     let status = wait_for_exit(&mut child, backend.patience(Duration::from_secs(15))).await;

@@ -6,7 +6,10 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Backend, DataDir, nagare_command, on_each_backend, serve_args, wait_for_exit};
+use common::{
+    Backend, DataDir, nagare_command, on_each_backend, serve_args, spawn_reading_first_line,
+    wait_for_exit,
+};
 use serde_json::Value;
 
 const HEALTH_LINE: &str = "nagare running commands, health on ";
@@ -16,20 +19,7 @@ on_each_backend!(a_command_processor_reports_its_readiness_on_the_health_address
 async fn a_command_processor_reports_its_readiness_on_the_health_address(backend: Backend) {
     let dir = DataDir::on(backend);
     let args = serve_args(&dir, &["--roles", "commands", "--health-listen", "127.0.0.1:0"]);
-    let mut child = nagare_command(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn nagare");
-    let (sender, first_line) = std::sync::mpsc::channel();
-    if let Some(stdout) = child.stdout.take() {
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
-            let _ = sender.send(line);
-        });
-    }
+    let (mut child, first_line) = spawn_reading_first_line(&args);
     let line = first_line.recv_timeout(backend.patience(Duration::from_secs(60)));
     let base = line.as_deref().ok().and_then(|l| l.trim().strip_prefix(HEALTH_LINE));
     let readiness = match base {

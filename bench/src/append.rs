@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use nagare_infra::{Cleanup, EventLog, OutgoingRecord, Record, TopicSpec};
@@ -16,7 +15,7 @@ use crate::process::ProcessUsage;
 use crate::progress::Progress;
 use crate::report::{Report, Target};
 use crate::scenario::Scenario;
-use crate::scratch::{ScenarioLog, scratch_dir};
+use crate::scratch::{ScenarioLog, scratch_dir, unique_name};
 
 /// Partitions of the benchmark topic: the count Nagare declares for its own topics.
 const PARTITIONS: u32 = 8;
@@ -131,8 +130,7 @@ impl Scenario for AppendScenario {
 
 /// A topic name no earlier run used, so every run starts on an empty topic.
 fn fresh_topic() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("nagare.bench.append-{nanos}")
+    unique_name("nagare.bench.append-")
 }
 
 fn topic_spec(name: &str) -> TopicSpec {

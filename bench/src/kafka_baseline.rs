@@ -261,10 +261,7 @@ pub(crate) async fn with_round_trips(
     mut report: crate::report::Report,
 ) -> anyhow::Result<crate::report::Report> {
     let Some(url) = url.filter(|url| url.starts_with("kafka://")) else { return Ok(report) };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let topic = format!("nagare.bench-round-trips-{nanos}");
+    let topic = crate::scratch::unique_name("nagare.bench-round-trips-");
     let log = nagare_infra::open_log(url).await?;
     let cleanup = nagare_infra::Cleanup::Delete { retention_ms: None };
     log.ensure_topic(&nagare_infra::TopicSpec { name: topic.clone(), partitions: 1, cleanup })

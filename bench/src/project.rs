@@ -23,7 +23,7 @@ use crate::process::ProcessUsage;
 use crate::progress::Progress;
 use crate::report::{Report, Target};
 use crate::scenario::Scenario;
-use crate::scratch::{ScenarioLog, scratch_dir};
+use crate::scratch::{ScenarioLog, scratch_dir, unique_name};
 use crate::shop_history::ShopHistory;
 
 /// Partitions of the events topics: the count Nagare declares.
@@ -128,8 +128,7 @@ impl Scenario for ProjectScenario {
 
 /// A topic prefix no earlier run used.
 fn fresh_topics() -> Topics {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    Topics::with_prefix(format!("nagare.bench-{nanos}."))
+    Topics::with_prefix(format!("{}.", unique_name("nagare.bench-")))
 }
 
 /// Writes the generated history; returns the fill rate (events per second).

@@ -2,9 +2,17 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use nagare_infra::EventLog;
 use tempfile::TempDir;
+
+/// `prefix` followed by the time in nanoseconds: a topic name or prefix no earlier run used, so
+/// a scenario on a shared log starts empty.
+pub(crate) fn unique_name(prefix: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{prefix}{nanos}")
+}
 
 /// A fresh temporary directory under `parent`, removed when dropped.
 pub(crate) fn scratch_dir(parent: &Path) -> anyhow::Result<TempDir> {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -37,8 +37,7 @@ impl ServerProcess {
         let data = format!("embedded://{}", data_dir.display());
         let log = log_url.unwrap_or(&data);
         let backend = log.split("://").next().unwrap_or("unknown").to_owned();
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let prefix = format!("nagare.bench-{nanos}.");
+        let prefix = format!("{}.", crate::scratch::unique_name("nagare.bench-"));
         let mut command = Command::new(exe);
         command.args(["serve", "--listen", "127.0.0.1:0", "--log", log, "--store", &data]);
         if log_url.is_some() {

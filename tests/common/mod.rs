@@ -279,6 +279,26 @@ pub(crate) async fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<
     }
 }
 
+/// Starts the binary with stdout piped and stderr discarded; the receiver gets the first line
+/// it prints (its start-up line), read on a thread so a silent process cannot block the test.
+pub(crate) fn spawn_reading_first_line(args: &[String]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = nagare_command(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nagare");
+    let (sender, first_line) = mpsc::channel();
+    if let Some(stdout) = child.stdout.take() {
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+    }
+    (child, first_line)
+}
+
 /// Reads stdout on a thread; sends the announced base URL, then keeps draining the pipe.
 fn announcements(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (sender, receiver) = mpsc::channel();

@@ -184,10 +184,11 @@ impl Processor {
                 );
                 continue;
             }
-            if commands.iter().any(|c| needs_catalog(&c.record)) && !decided.is_empty() {
+            let reads_catalog = commands.iter().any(|c| needs_catalog(&c.record));
+            if reads_catalog && !decided.is_empty() {
                 self.write_decided(std::mem::take(&mut decided)).await;
             }
-            if let Some(batch) = self.decide(partition, &commands).await {
+            if let Some(batch) = self.decide(partition, &commands, reads_catalog).await {
                 decided.push(batch);
             }
         }
@@ -196,14 +197,17 @@ impl Processor {
 
     /// Decides one partition's commands: what to write, or `None` when the partition could
     /// not be made ready (it is rebuilt and its commands read again).
-    async fn decide(&mut self, partition: u32, commands: &[StoredRecord]) -> Option<Decided> {
+    async fn decide(
+        &mut self,
+        partition: u32,
+        commands: &[StoredRecord],
+        reads_catalog: bool,
+    ) -> Option<Decided> {
         let tp = commands.first().map(StoredRecord::topic_partition)?;
         if !self.partitions.contains_key(&partition) && !self.load_partition(&tp).await {
             return None;
         }
-        if commands.iter().any(|c| needs_catalog(&c.record))
-            && let Err(error) = self.catalog.catch_up().await
-        {
+        if reads_catalog && let Err(error) = self.catalog.catch_up().await {
             tracing::warn!(%error, %tp, "catalog catch-up failed; re-reading the batch");
             self.recover(&tp).await;
             return None;

@@ -142,6 +142,7 @@ fn consumer(url: &KafkaUrl, group: &str) -> Properties {
 
 /// Properties librdkafka knows only for consumers: a URL's `fetch.wait.max.ms` (as the test
 /// broker needs) is meant for Nagare's consumers, and librdkafka warns when a producer gets it.
+/// Here and in [`PRODUCER_ONLY`], a name ending in `.` stands for every property it begins.
 const CONSUMER_ONLY: [&str; 14] = [
     "fetch.",
     "queued.min.messages",
