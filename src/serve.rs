@@ -199,8 +199,11 @@ fn start_projections(
     store: Arc<dyn ReadStore>,
     group_prefix: String,
 ) {
-    let config =
-        ProjectionConfig { group_prefix, batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE };
+    let config = ProjectionConfig {
+        group_prefix,
+        batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE,
+        row_cache_bytes: ProjectionConfig::DEFAULT_ROW_CACHE_BYTES,
+    };
     let log = parts.log.clone();
     let (topics, progress) = (parts.topics.clone(), parts.progress.clone());
     supervisor.spawn(Role::Projections, move |stop| async move {

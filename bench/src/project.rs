@@ -218,6 +218,7 @@ async fn project(
     let config = ProjectionConfig {
         group_prefix: format!("{}projections.bench.", topics.prefix()),
         batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE,
+        row_cache_bytes: ProjectionConfig::DEFAULT_ROW_CACHE_BYTES,
     };
     let usage_before = ProcessUsage::current()?;
     let started = Instant::now();

@@ -59,6 +59,9 @@ pub struct ProjectionConfig {
     pub group_prefix: String,
     /// Events applied per store batch at most.
     pub batch_size: usize,
+    /// Bytes of recently read and written rows each projection keeps in memory, so that the
+    /// next event of an entity does not read the store again (0 turns the cache off).
+    pub row_cache_bytes: u64,
 }
 
 impl ProjectionConfig {
@@ -67,6 +70,9 @@ impl ProjectionConfig {
     /// (a rebuild, a burst) a large batch spreads one durable store write over thousands of
     /// events, which is what keeps a replay fast (BENCHMARKS.md, `replay`).
     pub const DEFAULT_BATCH_SIZE: usize = 4096;
+    /// Row cache per projection, by default: enough for the rows of a catalog of about 200,000
+    /// products (BENCHMARKS.md, `replay`), and only used as rows are touched.
+    pub const DEFAULT_ROW_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 }
 
 /// Creates the read-model tables and runs every projection until `shutdown` is cancelled;
@@ -93,6 +99,7 @@ pub async fn run_projections(
             group: format!("{}{}", config.group_prefix, projection.name()),
             topics: vec![topics.events(projection.aggregate())],
             batch_size: config.batch_size,
+            row_cache_bytes: config.row_cache_bytes,
             log: Arc::clone(&log),
             store: Arc::clone(&store),
             progress: progress.clone(),

@@ -5,6 +5,7 @@ mod categories;
 mod envelope;
 mod orders;
 mod products;
+mod row_cache;
 mod runner;
 mod staged;
 

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use nagare_infra::{Checkpoint, TopicPartition, WriteBatch};
 use nagare_infra::{EventLog, GroupConsumer, GroupEvent, Offset, ReadStore, StoredRecord};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::staged::StagedWrites;
+use super::row_cache::RowCache;
+use super::staged::{self, StagedRows, StagedWrites};
 use super::{Outcome, Projection, envelope};
 use crate::progress::Progress;
 use crate::{Error, Result};
@@ -26,9 +28,28 @@ pub(crate) struct Runner {
     pub(crate) group: String,
     pub(crate) topics: Vec<String>,
     pub(crate) batch_size: usize,
+    /// Bytes of recent rows the projection keeps in memory (see `RowCache`).
+    pub(crate) row_cache_bytes: u64,
     pub(crate) log: Arc<dyn EventLog>,
     pub(crate) store: Arc<dyn ReadStore>,
     pub(crate) progress: Progress,
+}
+
+/// What a consumer-group session keeps from one batch to the next.
+#[derive(Debug)]
+struct Session {
+    /// Per assigned partition, the next offset to apply.
+    next_offsets: HashMap<TopicPartition, Offset>,
+    cache: RowCache,
+    writing: Option<Writing>,
+}
+
+/// A batch whose store write is under way.
+#[derive(Debug)]
+struct Writing {
+    rows: StagedRows,
+    advanced: Vec<(TopicPartition, Offset)>,
+    write: JoinHandle<Result<()>>,
 }
 
 impl Runner {
@@ -66,8 +87,26 @@ impl Runner {
 
     async fn consume(&self, shutdown: &CancellationToken, applied_any: &mut bool) -> Result<()> {
         let mut consumer = self.log.subscribe(&self.group, &self.topics).await?;
-        // Per assigned partition, the next offset to apply.
-        let mut next_offsets = HashMap::new();
+        let mut session = Session {
+            next_offsets: HashMap::new(),
+            cache: RowCache::new(self.row_cache_bytes),
+            writing: None,
+        };
+        let outcome =
+            self.consume_session(consumer.as_mut(), &mut session, shutdown, applied_any).await;
+        // The batch in hand is finished either way: a write left running would race the
+        // restart's reading of the checkpoints.
+        let finished = self.finish_writing(consumer.as_mut(), &mut session).await;
+        outcome.and(finished)
+    }
+
+    async fn consume_session(
+        &self,
+        consumer: &mut dyn GroupConsumer,
+        session: &mut Session,
+        shutdown: &CancellationToken,
+        applied_any: &mut bool,
+    ) -> Result<()> {
         loop {
             let event = tokio::select! {
                 biased;
@@ -76,15 +115,19 @@ impl Runner {
             };
             match event {
                 GroupEvent::Assigned(partitions) => {
-                    self.resume(consumer.as_mut(), &mut next_offsets, partitions).await?;
+                    self.finish_writing(consumer, session).await?;
+                    session.cache.clear();
+                    self.resume(consumer, &mut session.next_offsets, partitions).await?;
                 }
                 GroupEvent::Revoked(partitions) => {
+                    self.finish_writing(consumer, session).await?;
+                    session.cache.clear();
                     for tp in partitions {
-                        next_offsets.remove(&tp);
+                        session.next_offsets.remove(&tp);
                     }
                 }
                 GroupEvent::Records(records) => {
-                    self.apply_batch(consumer.as_mut(), &mut next_offsets, records).await?;
+                    self.apply_batch(consumer, session, records).await?;
                     *applied_any = true;
                 }
             }
@@ -117,21 +160,25 @@ impl Runner {
         Ok(())
     }
 
-    /// Applies a batch of records and writes the rows with the checkpoints in one store write.
+    /// Applies a batch of records and starts writing its rows with the checkpoints in one
+    /// store write. While a full batch is being written the next one is applied (its reads see
+    /// the rows in flight); a batch that drained what the log had ready is written at once.
     async fn apply_batch(
         &self,
         consumer: &mut dyn GroupConsumer,
-        next_offsets: &mut HashMap<TopicPartition, Offset>,
+        session: &mut Session,
         records: Vec<StoredRecord>,
     ) -> Result<()> {
         let name = self.projection.name();
-        let mut staged = StagedWrites::new(self.store.as_ref());
+        let full = records.len() >= self.batch_size;
+        let writing = session.writing.as_ref().map(|writing| &writing.rows);
+        let mut staged = StagedWrites::new(self.store.as_ref(), writing, &mut session.cache);
         let mut advanced = BTreeMap::new();
         let mut skipped = 0_u64;
         for record in records {
             let tp = record.topic_partition();
             // Records of a partition no longer (or not yet) ours, or already applied.
-            let Some(next) = next_offsets.get(&tp).copied() else { continue };
+            let Some(next) = session.next_offsets.get(&tp).copied() else { continue };
             if record.offset < next {
                 continue;
             }
@@ -151,12 +198,35 @@ impl Runner {
                 }
             }
             let after = record.offset.saturating_add(1);
-            next_offsets.insert(tp.clone(), after);
+            session.next_offsets.insert(tp.clone(), after);
             advanced.insert(tp, after);
         }
         if advanced.is_empty() {
             return Ok(());
         }
+        let rows = staged.into_rows();
+        // Checkpoints land in order: the previous batch is durable before this one is written.
+        self.finish_writing(consumer, session).await?;
+        session.writing = Some(self.start_writing(rows, advanced, skipped));
+        // Lets the write task hand its batch to the store before this task applies the next
+        // batch, which does not yield while its reads are answered from memory.
+        tokio::task::yield_now().await;
+        if !full {
+            self.finish_writing(consumer, session).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes a batch's rows with its checkpoints in a task of its own, and records the
+    /// progress as soon as they are durable, so a reader waiting for these offsets does not
+    /// wait for the next batch.
+    fn start_writing(
+        &self,
+        rows: StagedRows,
+        advanced: BTreeMap<TopicPartition, Offset>,
+        skipped: u64,
+    ) -> Writing {
+        let name = self.projection.name();
         let checkpoints = advanced
             .iter()
             .map(|(tp, next_offset)| Checkpoint {
@@ -165,12 +235,39 @@ impl Runner {
                 next_offset: *next_offset,
             })
             .collect();
-        self.store.write(WriteBatch { ops: staged.into_ops(), checkpoints }).await?;
-        self.progress.record_batch(name, advanced.iter().map(|(tp, o)| (tp, *o)), skipped);
+        let batch = WriteBatch { ops: staged::write_ops(&rows), checkpoints };
+        let advanced: Vec<(TopicPartition, Offset)> = advanced.into_iter().collect();
+        let (store, progress, written) =
+            (Arc::clone(&self.store), self.progress.clone(), advanced.clone());
+        let write = tokio::spawn(async move {
+            store.write(batch).await?;
+            progress.record_batch(name, written.iter().map(|(tp, o)| (tp, *o)), skipped);
+            Ok(())
+        });
+        Writing { rows, advanced, write }
+    }
+
+    /// Waits for the batch being written, if any; its rows join the cache and its offsets are
+    /// committed to the group.
+    async fn finish_writing(
+        &self,
+        consumer: &mut dyn GroupConsumer,
+        session: &mut Session,
+    ) -> Result<()> {
+        let Some(writing) = session.writing.take() else { return Ok(()) };
+        writing.write.await.map_err(|failed| {
+            Error::Infra(nagare_infra::Error::Storage(format!(
+                "a projection's store write did not finish: {failed}"
+            )))
+        })??;
+        for ((table, key), row) in writing.rows {
+            session.cache.insert(table, key, row);
+        }
         // The group offsets only help tools that show lag; the checkpoint decides where to
         // resume, so a failed commit is worth a warning, not a restart.
-        if let Err(error) = consumer.commit(advanced.into_iter().collect()).await {
-            tracing::warn!(projection = name, %error, "could not commit group offsets");
+        if let Err(error) = consumer.commit(writing.advanced).await {
+            tracing::warn!(projection = self.projection.name(), %error,
+                "could not commit group offsets");
         }
         Ok(())
     }

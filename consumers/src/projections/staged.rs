@@ -1,40 +1,65 @@
 //! Row changes staged for one store batch. Events later in a batch must see the changes of
 //! earlier ones (two events of one product, two products of one category), so reads go through
-//! the staged rows before the store.
+//! the staged rows first, then the batch still being written, then the projection's row cache,
+//! and only then the store.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use nagare_infra::{ReadStore, RowKey, WriteOp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::row_cache::{RowAddress, RowCache};
 use crate::Result;
 use crate::read_models::rows;
 
-/// Staged puts (`Some`) and deletes (`None`) by table and key; the last change of a row wins.
+/// Puts (`Some`) and deletes (`None`) by table and key; the last change of a row wins.
+pub(crate) type StagedRows = HashMap<RowAddress, Option<Bytes>, ahash::RandomState>;
+
+/// The rows a batch stages, over what the store (and the writes not yet in it) hold.
 #[derive(Debug)]
 pub(crate) struct StagedWrites<'a> {
     store: &'a dyn ReadStore,
-    rows: BTreeMap<(&'static str, RowKey), Option<Bytes>>,
+    /// The previous batch's rows while its store write is still under way.
+    writing: Option<&'a StagedRows>,
+    cache: &'a mut RowCache,
+    rows: StagedRows,
 }
 
 impl<'a> StagedWrites<'a> {
-    pub(crate) fn new(store: &'a dyn ReadStore) -> Self {
-        Self { store, rows: BTreeMap::new() }
+    pub(crate) fn new(
+        store: &'a dyn ReadStore,
+        writing: Option<&'a StagedRows>,
+        cache: &'a mut RowCache,
+    ) -> Self {
+        Self { store, writing, cache, rows: StagedRows::default() }
     }
 
     /// The row as the batch so far leaves it.
     pub(crate) async fn get<T: DeserializeOwned>(
-        &self,
+        &mut self,
         table: &'static str,
         key: &RowKey,
     ) -> Result<Option<T>> {
-        let bytes = match self.rows.get(&(table, key.clone())) {
-            Some(staged) => staged.clone(),
-            None => self.store.get(table, key).await?,
-        };
+        let bytes = self.latest(table, key).await?;
         bytes.map(|bytes| rows::decode(table, &bytes)).transpose()
+    }
+
+    async fn latest(&mut self, table: &'static str, key: &RowKey) -> Result<Option<Bytes>> {
+        let address = (table, key.clone());
+        if let Some(staged) = self.rows.get(&address) {
+            return Ok(staged.clone());
+        }
+        if let Some(written) = self.writing.and_then(|writing| writing.get(&address)) {
+            return Ok(written.clone());
+        }
+        if let Some(cached) = self.cache.get(table, key) {
+            return Ok(cached);
+        }
+        let stored = self.store.get(table, key).await?;
+        self.cache.insert(table, address.1, stored.clone());
+        Ok(stored)
     }
 
     pub(crate) fn put<T: Serialize>(
@@ -63,13 +88,19 @@ impl<'a> StagedWrites<'a> {
         self.put(table, key, &count.saturating_add(delta).max(0))
     }
 
-    pub(crate) fn into_ops(self) -> Vec<WriteOp> {
+    pub(crate) fn into_rows(self) -> StagedRows {
         self.rows
-            .into_iter()
-            .map(|((table, key), value)| match value {
-                Some(value) => WriteOp::Put { table: table.to_owned(), key, value },
-                None => WriteOp::Delete { table: table.to_owned(), key },
-            })
-            .collect()
     }
+}
+
+/// The store operations that write `rows`.
+pub(crate) fn write_ops(rows: &StagedRows) -> Vec<WriteOp> {
+    rows.iter()
+        .map(|((table, key), value)| match value {
+            Some(value) => {
+                WriteOp::Put { table: (*table).to_owned(), key: key.clone(), value: value.clone() }
+            }
+            None => WriteOp::Delete { table: (*table).to_owned(), key: key.clone() },
+        })
+        .collect()
 }

@@ -68,6 +68,16 @@ impl Harness {
 
     /// Starts the projections under a fresh `Progress` and consumer-group prefix.
     pub(crate) fn start(&mut self, group_prefix: &str, batch_size: usize) {
+        self.start_with_cache(group_prefix, batch_size, ProjectionConfig::DEFAULT_ROW_CACHE_BYTES);
+    }
+
+    /// Starts the projections with a row cache of `row_cache_bytes` per projection.
+    pub(crate) fn start_with_cache(
+        &mut self,
+        group_prefix: &str,
+        batch_size: usize,
+        row_cache_bytes: u64,
+    ) {
         assert!(self.running.is_none(), "projections already running");
         self.progress = Progress::new();
         let shutdown = CancellationToken::new();
@@ -75,7 +85,7 @@ impl Harness {
             Arc::clone(&self.log),
             Arc::clone(&self.store),
             self.topics.clone(),
-            ProjectionConfig { group_prefix: group_prefix.to_owned(), batch_size },
+            ProjectionConfig { group_prefix: group_prefix.to_owned(), batch_size, row_cache_bytes },
             self.progress.clone(),
             shutdown.clone(),
         ));

@@ -64,7 +64,11 @@ impl Backends {
             Arc::clone(&log),
             Arc::clone(&store),
             topics.clone(),
-            ProjectionConfig { group_prefix: "test.".into(), batch_size: 64 },
+            ProjectionConfig {
+                group_prefix: "test.".into(),
+                batch_size: 64,
+                row_cache_bytes: ProjectionConfig::DEFAULT_ROW_CACHE_BYTES,
+            },
             progress.clone(),
             shutdown.child_token(),
         ));

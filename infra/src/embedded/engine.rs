@@ -4,7 +4,6 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
-/// Opens (or creates) the fjall database in `dir`.
 /// The engine's block cache per database (fjall's default is 32 MiB). Reads of the log are
 /// mostly of recent records, still in memtables, so a small cache costs little and keeps an
 /// idle process small.
@@ -14,8 +13,19 @@ const BLOCK_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// one sealed memtable of each being flushed, this bounds them to about 4 × 16 MiB.
 const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// One background thread per database for flushes and compactions. fjall's default is one per
+/// core, but with two or more its first thread hands every compaction request on to the others
+/// by re-sending it to the shared queue, and spins doing so while they are busy: on two cores
+/// that took a fifth of the CPU of a replay (BENCHMARKS.md, `replay`).
+const WORKER_THREADS: usize = 1;
+
+/// Opens (or creates) the fjall database in `dir`.
 pub(crate) fn open_database(dir: &Path) -> Result<fjall::Database> {
-    fjall::Database::builder(dir).cache_size(BLOCK_CACHE_BYTES).open().map_err(storage_error)
+    fjall::Database::builder(dir)
+        .cache_size(BLOCK_CACHE_BYTES)
+        .worker_threads(WORKER_THREADS)
+        .open()
+        .map_err(storage_error)
 }
 
 pub(crate) fn open_keyspace(db: &fjall::Database, name: &str) -> Result<fjall::Keyspace> {

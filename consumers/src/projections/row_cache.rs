@@ -1,0 +1,165 @@
+//! The rows a projection has recently read or written, kept in memory so that the next event of
+//! the same entity does not read the store again (a store read is most of the cost of applying
+//! an event: BENCHMARKS.md, `project`).
+//!
+//! It is only correct while this projection is the sole writer of the cached rows, so it lives
+//! for one consumer-group session and is cleared whenever partitions are assigned or revoked: a
+//! partition that went to another process and came back may have been written meanwhile. Rows
+//! that events of several partitions change (the per-category product counts) are never cached,
+//! since with a shared store another process may own some of those partitions. Absent rows are
+//! cached too (as `None`): a projection that created a row wrote it, so "absent" stays true.
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+use nagare_infra::RowKey;
+
+use crate::read_models::tables::CATEGORY_PRODUCT_COUNTS;
+
+/// Bytes a cached row costs beyond its key and value: the map's entry, the eviction queue's
+/// copy of the key and the `Bytes` handles (an estimate; it only needs to be close).
+const ENTRY_OVERHEAD: u64 = 128;
+
+/// Tables whose rows events of several partitions change, so they may have other writers.
+const SHARED_TABLES: &[&str] = &[CATEGORY_PRODUCT_COUNTS];
+
+pub(crate) type RowAddress = (&'static str, RowKey);
+
+/// Recent rows by table and key; `None` for a row known to be absent. The oldest-cached rows
+/// go first when it is full: a projection touches an entity's row again after a while (the
+/// next event of a product), and a plain first-in-first-out queue costs almost nothing per
+/// row, which matters more here than a finer choice of what to keep.
+pub(crate) struct RowCache {
+    rows: HashMap<RowAddress, Option<Bytes>, ahash::RandomState>,
+    /// Cached addresses, oldest first.
+    order: VecDeque<RowAddress>,
+    bytes: u64,
+    capacity_bytes: u64,
+}
+
+impl std::fmt::Debug for RowCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowCache")
+            .field("rows", &self.rows.len())
+            .field("bytes", &self.bytes)
+            .field("capacity_bytes", &self.capacity_bytes)
+            .finish()
+    }
+}
+
+impl RowCache {
+    /// A cache holding at most about `capacity_bytes` of keys and rows (none when 0).
+    pub(crate) fn new(capacity_bytes: u64) -> Self {
+        Self { rows: HashMap::default(), order: VecDeque::new(), bytes: 0, capacity_bytes }
+    }
+
+    /// The cached row: `Some(None)` when it is known to be absent, `None` when not cached.
+    pub(crate) fn get(&self, table: &'static str, key: &RowKey) -> Option<Option<Bytes>> {
+        if !cacheable(table) {
+            return None;
+        }
+        self.rows.get(&(table, key.clone())).cloned()
+    }
+
+    /// Remembers a row as the store now holds it (or will, once the write in flight is done).
+    pub(crate) fn insert(&mut self, table: &'static str, key: RowKey, row: Option<Bytes>) {
+        if !cacheable(table) || self.capacity_bytes == 0 {
+            return;
+        }
+        let added = weight(&key, row.as_ref());
+        let address = (table, key);
+        match self.rows.get_mut(&address) {
+            Some(cached) => {
+                self.bytes -= weight(&address.1, cached.as_ref());
+                *cached = row;
+            }
+            None => {
+                self.order.push_back(address.clone());
+                self.rows.insert(address, row);
+            }
+        }
+        self.bytes += added;
+        while self.bytes > self.capacity_bytes {
+            let Some(oldest) = self.order.pop_front() else { break };
+            if let Some(row) = self.rows.remove(&oldest) {
+                self.bytes -= weight(&oldest.1, row.as_ref());
+            }
+        }
+    }
+
+    /// Forgets every row: the projection's partitions changed hands.
+    pub(crate) fn clear(&mut self) {
+        self.rows.clear();
+        self.order.clear();
+        self.bytes = 0;
+    }
+}
+
+fn cacheable(table: &str) -> bool {
+    !SHARED_TABLES.contains(&table)
+}
+
+fn weight(key: &RowKey, row: Option<&Bytes>) -> u64 {
+    let bytes = key.partition.len() + key.clustering.len() + row.map_or(0, Bytes::len);
+    ENTRY_OVERHEAD + bytes as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read_models::tables::PRODUCTS;
+
+    fn key(n: u8) -> RowKey {
+        RowKey { partition: Bytes::from(vec![n; 16]), clustering: Bytes::new() }
+    }
+
+    #[test]
+    fn remembers_rows_and_absences() {
+        let mut cache = RowCache::new(1 << 20);
+        assert_eq!(cache.get(PRODUCTS, &key(1)), None);
+        cache.insert(PRODUCTS, key(1), Some(Bytes::from_static(b"row")));
+        cache.insert(PRODUCTS, key(2), None);
+        assert_eq!(cache.get(PRODUCTS, &key(1)), Some(Some(Bytes::from_static(b"row"))));
+        assert_eq!(cache.get(PRODUCTS, &key(2)), Some(None));
+        cache.clear();
+        assert_eq!(cache.get(PRODUCTS, &key(1)), None);
+    }
+
+    #[test]
+    fn never_caches_rows_other_partitions_share() {
+        let mut cache = RowCache::new(1 << 20);
+        cache.insert(CATEGORY_PRODUCT_COUNTS, key(1), Some(Bytes::from_static(b"3")));
+        assert_eq!(cache.get(CATEGORY_PRODUCT_COUNTS, &key(1)), None);
+    }
+
+    #[test]
+    fn stays_within_its_capacity() {
+        let mut cache = RowCache::new(10_000);
+        for n in 0..=255 {
+            cache.insert(PRODUCTS, key(n), Some(Bytes::from(vec![0; 100])));
+        }
+        assert!(cache.bytes <= 10_000, "{} bytes", cache.bytes);
+        assert_eq!(cache.rows.len(), cache.order.len());
+        assert!(cache.rows.len() > 10, "{} rows", cache.rows.len());
+        // The newest row is kept, the oldest went first.
+        assert!(cache.get(PRODUCTS, &key(255)).is_some());
+        assert_eq!(cache.get(PRODUCTS, &key(0)), None);
+    }
+
+    #[test]
+    fn replacing_a_row_keeps_the_count_of_bytes_right() {
+        let mut cache = RowCache::new(1 << 20);
+        cache.insert(PRODUCTS, key(1), Some(Bytes::from(vec![0; 100])));
+        cache.insert(PRODUCTS, key(1), Some(Bytes::from(vec![0; 10])));
+        cache.insert(PRODUCTS, key(1), None);
+        assert_eq!(cache.bytes, weight(&key(1), None));
+        assert_eq!(cache.order.len(), 1);
+    }
+
+    #[test]
+    fn a_zero_capacity_caches_nothing() {
+        let mut cache = RowCache::new(0);
+        cache.insert(PRODUCTS, key(1), None);
+        assert_eq!(cache.get(PRODUCTS, &key(1)), None);
+    }
+}
