@@ -9,6 +9,7 @@ pub mod limits;
 mod loaders;
 pub mod mutation;
 mod pagination;
+mod parsed_documents;
 pub mod query;
 pub mod scalars;
 mod services;
@@ -16,6 +17,7 @@ pub mod types;
 
 pub use error_codes::ErrorCodes;
 pub use mutation::Mutation;
+pub use parsed_documents::ParsedDocuments;
 pub use query::Query;
 pub use services::GraphqlServices;
 
@@ -41,6 +43,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .extension(ErrorCodes)
+        // Last, so a reused document skips only the parsing itself, not another extension.
+        .extension(ParsedDocuments::default())
 }
 
 #[cfg(test)]
