@@ -103,7 +103,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("cannot name the projections' consumer groups")?;
         tracing::info!(%group_prefix, store_shared, "starting the projections");
-        start_projections(&mut supervisor, &parts, store.clone(), group_prefix);
+        start_projections(&mut supervisor, &parts, store.clone(), group_prefix, args.row_cache_mib);
     }
     if roles.contains(&Role::Commands) {
         start_processor(&mut supervisor, &parts, &args);
@@ -198,11 +198,12 @@ fn start_projections(
     parts: &Parts,
     store: Arc<dyn ReadStore>,
     group_prefix: String,
+    row_cache_mib: u64,
 ) {
     let config = ProjectionConfig {
         group_prefix,
         batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE,
-        row_cache_bytes: ProjectionConfig::DEFAULT_ROW_CACHE_BYTES,
+        row_cache_bytes: row_cache_mib << 20,
     };
     let log = parts.log.clone();
     let (topics, progress) = (parts.topics.clone(), parts.progress.clone());

@@ -8,6 +8,8 @@
 //! that events of several partitions change (the per-category product counts) are never cached,
 //! since with a shared store another process may own some of those partitions. Absent rows are
 //! cached too (as `None`): a projection that created a row wrote it, so "absent" stays true.
+//! Only tables the projection reads are cached: the listings it only writes would fill the
+//! cache with rows nobody asks for.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -16,9 +18,11 @@ use nagare_infra::RowKey;
 
 use crate::read_models::tables::CATEGORY_PRODUCT_COUNTS;
 
-/// Bytes a cached row costs beyond its key and value: the map's entry, the eviction queue's
-/// copy of the key and the `Bytes` handles (an estimate; it only needs to be close).
-const ENTRY_OVERHEAD: u64 = 128;
+/// Bytes a cached row costs beyond its key and value: the map's entry and the eviction queue's
+/// copy of the key (both with the spare room of their growth), the `Bytes` handles and the
+/// allocator's rounding. Measured on a replay: the process's memory grows by about this much
+/// per cached row over the bytes of its key and value.
+const ENTRY_OVERHEAD: u64 = 256;
 
 /// Tables whose rows events of several partitions change, so they may have other writers.
 const SHARED_TABLES: &[&str] = &[CATEGORY_PRODUCT_COUNTS];
@@ -31,6 +35,8 @@ pub(crate) type RowAddress = (&'static str, RowKey);
 /// row, which matters more here than a finer choice of what to keep.
 pub(crate) struct RowCache {
     rows: HashMap<RowAddress, Option<Bytes>, ahash::RandomState>,
+    /// The tables asked for so far; rows of other tables are not kept.
+    read_tables: Vec<&'static str>,
     /// Cached addresses, oldest first.
     order: VecDeque<RowAddress>,
     bytes: u64,
@@ -50,20 +56,29 @@ impl std::fmt::Debug for RowCache {
 impl RowCache {
     /// A cache holding at most about `capacity_bytes` of keys and rows (none when 0).
     pub(crate) fn new(capacity_bytes: u64) -> Self {
-        Self { rows: HashMap::default(), order: VecDeque::new(), bytes: 0, capacity_bytes }
+        Self {
+            rows: HashMap::default(),
+            read_tables: Vec::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            capacity_bytes,
+        }
     }
 
     /// The cached row: `Some(None)` when it is known to be absent, `None` when not cached.
-    pub(crate) fn get(&self, table: &'static str, key: &RowKey) -> Option<Option<Bytes>> {
+    pub(crate) fn get(&mut self, table: &'static str, key: &RowKey) -> Option<Option<Bytes>> {
         if !cacheable(table) {
             return None;
+        }
+        if !self.read_tables.contains(&table) {
+            self.read_tables.push(table);
         }
         self.rows.get(&(table, key.clone())).cloned()
     }
 
     /// Remembers a row as the store now holds it (or will, once the write in flight is done).
     pub(crate) fn insert(&mut self, table: &'static str, key: RowKey, row: Option<Bytes>) {
-        if !cacheable(table) || self.capacity_bytes == 0 {
+        if !cacheable(table) || self.capacity_bytes == 0 || !self.read_tables.contains(&table) {
             return;
         }
         let added = weight(&key, row.as_ref());
@@ -107,15 +122,21 @@ fn weight(key: &RowKey, row: Option<&Bytes>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read_models::tables::PRODUCTS;
+    use crate::read_models::tables::{PRODUCT_LISTING, PRODUCTS};
 
     fn key(n: u8) -> RowKey {
         RowKey { partition: Bytes::from(vec![n; 16]), clustering: Bytes::new() }
     }
 
+    fn cache_reading_products(capacity_bytes: u64) -> RowCache {
+        let mut cache = RowCache::new(capacity_bytes);
+        assert_eq!(cache.get(PRODUCTS, &key(0)), None);
+        cache
+    }
+
     #[test]
     fn remembers_rows_and_absences() {
-        let mut cache = RowCache::new(1 << 20);
+        let mut cache = cache_reading_products(1 << 20);
         assert_eq!(cache.get(PRODUCTS, &key(1)), None);
         cache.insert(PRODUCTS, key(1), Some(Bytes::from_static(b"row")));
         cache.insert(PRODUCTS, key(2), None);
@@ -128,17 +149,27 @@ mod tests {
     #[test]
     fn never_caches_rows_other_partitions_share() {
         let mut cache = RowCache::new(1 << 20);
+        assert_eq!(cache.get(CATEGORY_PRODUCT_COUNTS, &key(1)), None);
         cache.insert(CATEGORY_PRODUCT_COUNTS, key(1), Some(Bytes::from_static(b"3")));
         assert_eq!(cache.get(CATEGORY_PRODUCT_COUNTS, &key(1)), None);
     }
 
     #[test]
+    fn keeps_no_rows_of_tables_it_is_never_asked_for() {
+        let mut cache = cache_reading_products(1 << 20);
+        cache.insert(PRODUCT_LISTING, key(1), Some(Bytes::new()));
+        cache.insert(PRODUCTS, key(1), Some(Bytes::new()));
+        assert_eq!(cache.rows.len(), 1);
+        assert_eq!(cache.get(PRODUCT_LISTING, &key(1)), None);
+    }
+
+    #[test]
     fn stays_within_its_capacity() {
-        let mut cache = RowCache::new(10_000);
+        let mut cache = cache_reading_products(20_000);
         for n in 0..=255 {
             cache.insert(PRODUCTS, key(n), Some(Bytes::from(vec![0; 100])));
         }
-        assert!(cache.bytes <= 10_000, "{} bytes", cache.bytes);
+        assert!(cache.bytes <= 20_000, "{} bytes", cache.bytes);
         assert_eq!(cache.rows.len(), cache.order.len());
         assert!(cache.rows.len() > 10, "{} rows", cache.rows.len());
         // The newest row is kept, the oldest went first.
@@ -148,7 +179,7 @@ mod tests {
 
     #[test]
     fn replacing_a_row_keeps_the_count_of_bytes_right() {
-        let mut cache = RowCache::new(1 << 20);
+        let mut cache = cache_reading_products(1 << 20);
         cache.insert(PRODUCTS, key(1), Some(Bytes::from(vec![0; 100])));
         cache.insert(PRODUCTS, key(1), Some(Bytes::from(vec![0; 10])));
         cache.insert(PRODUCTS, key(1), None);
