@@ -199,8 +199,10 @@ async fn append_through_log(
 
 /// The storage engine alone: the same records and batches written straight into one fjall
 /// keyspace by as many threads, each batch committed with an fsync, as the embedded log does.
+/// It has one background worker, as the embedded backends do: fjall's default of one per core
+/// spins on two cores (see `nagare_infra`'s engine settings), which would flatter the ratio.
 async fn append_raw_fjall(settings: &AppendScenario, dir: &Path) -> anyhow::Result<Measurement> {
-    let db = fjall::Database::builder(dir).open()?;
+    let db = fjall::Database::builder(dir).worker_threads(1).open()?;
     let rows = db.keyspace("rows", fjall::KeyspaceCreateOptions::default)?;
     let progress = Progress::start("append raw fjall", Some(settings.records));
     let usage_before = ProcessUsage::current()?;

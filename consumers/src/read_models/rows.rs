@@ -1,9 +1,8 @@
 //! What the read-model tables store, and its encoding: one format byte, then the body.
 //!
 //! Rows are written as format 2, postcard: a compact binary encoding of the row's fields in
-//! order, about a third the size of JSON and several times faster to write and read, which
-//! matters because a projection reads and rewrites a row for every event (BENCHMARKS.md,
-//! `replay`). Format 1, JSON, is still read, so a store written by an earlier release keeps
+//! order, less than half the size of JSON and cheaper to write and read, which matters because
+//! a projection reads and rewrites a row for every event (BENCHMARKS.md, `replay`). Format 1, JSON, is still read, so a store written by an earlier release keeps
 //! working. postcard carries no field names: a release that changes a row's fields must give
 //! it a new format byte (or rebuild the read models, which replay makes cheap). Rows are
 //! private to this crate: the views are what callers get.
