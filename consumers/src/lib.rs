@@ -70,9 +70,9 @@ impl ProjectionConfig {
     /// (a rebuild, a burst) a large batch spreads one durable store write over thousands of
     /// events, which is what keeps a replay fast (BENCHMARKS.md, `replay`).
     pub const DEFAULT_BATCH_SIZE: usize = 4096;
-    /// Row cache per projection, by default: enough for the rows of a catalog of about 200,000
-    /// products (BENCHMARKS.md, `replay`), and only used as rows are touched.
-    pub const DEFAULT_ROW_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+    /// Row cache per projection, by default: most of the rows of a catalog of 200,000 products
+    /// (BENCHMARKS.md, `replay`), and only used as rows are touched.
+    pub const DEFAULT_ROW_CACHE_BYTES: u64 = 96 * 1024 * 1024;
 }
 
 /// Creates the read-model tables and runs every projection until `shutdown` is cancelled;

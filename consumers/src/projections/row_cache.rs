@@ -19,10 +19,10 @@ use nagare_infra::RowKey;
 use crate::read_models::tables::CATEGORY_PRODUCT_COUNTS;
 
 /// Bytes a cached row costs beyond its key and value: the map's entry and the eviction queue's
-/// copy of the key (both with the spare room of their growth), the `Bytes` handles and the
-/// allocator's rounding. Measured on a replay: the process's memory grows by about this much
-/// per cached row over the bytes of its key and value.
-const ENTRY_OVERHEAD: u64 = 256;
+/// copy of the key (both with the spare room of their growth), the `Bytes` handles and their
+/// shared headers, and the allocator's rounding. Estimated from a replay's peak memory with and
+/// without the caches, so that the configured size is about what the cache really takes.
+const ENTRY_OVERHEAD: u64 = 448;
 
 /// Tables whose rows events of several partitions change, so they may have other writers.
 const SHARED_TABLES: &[&str] = &[CATEGORY_PRODUCT_COUNTS];
