@@ -66,19 +66,21 @@ impl RowCache {
     }
 
     /// The cached row: `Some(None)` when it is known to be absent, `None` when not cached.
-    pub(crate) fn get(&mut self, table: &'static str, key: &RowKey) -> Option<Option<Bytes>> {
-        if !cacheable(table) {
+    pub(crate) fn get(&mut self, address: &RowAddress) -> Option<Option<Bytes>> {
+        let table = address.0;
+        if SHARED_TABLES.contains(&table) {
             return None;
         }
         if !self.read_tables.contains(&table) {
             self.read_tables.push(table);
         }
-        self.rows.get(&(table, key.clone())).cloned()
+        self.rows.get(address).cloned()
     }
 
     /// Remembers a row as the store now holds it (or will, once the write in flight is done).
+    /// Shared tables are never asked for, so they never join `read_tables`.
     pub(crate) fn insert(&mut self, table: &'static str, key: RowKey, row: Option<Bytes>) {
-        if !cacheable(table) || self.capacity_bytes == 0 || !self.read_tables.contains(&table) {
+        if self.capacity_bytes == 0 || !self.read_tables.contains(&table) {
             return;
         }
         let added = weight(&key, row.as_ref());
@@ -110,10 +112,6 @@ impl RowCache {
     }
 }
 
-fn cacheable(table: &str) -> bool {
-    !SHARED_TABLES.contains(&table)
-}
-
 fn weight(key: &RowKey, row: Option<&Bytes>) -> u64 {
     let bytes = key.partition.len() + key.clustering.len() + row.map_or(0, Bytes::len);
     ENTRY_OVERHEAD + bytes as u64
@@ -130,28 +128,28 @@ mod tests {
 
     fn cache_reading_products(capacity_bytes: u64) -> RowCache {
         let mut cache = RowCache::new(capacity_bytes);
-        assert_eq!(cache.get(PRODUCTS, &key(0)), None);
+        assert_eq!(cache.get(&(PRODUCTS, key(0))), None);
         cache
     }
 
     #[test]
     fn remembers_rows_and_absences() {
         let mut cache = cache_reading_products(1 << 20);
-        assert_eq!(cache.get(PRODUCTS, &key(1)), None);
+        assert_eq!(cache.get(&(PRODUCTS, key(1))), None);
         cache.insert(PRODUCTS, key(1), Some(Bytes::from_static(b"row")));
         cache.insert(PRODUCTS, key(2), None);
-        assert_eq!(cache.get(PRODUCTS, &key(1)), Some(Some(Bytes::from_static(b"row"))));
-        assert_eq!(cache.get(PRODUCTS, &key(2)), Some(None));
+        assert_eq!(cache.get(&(PRODUCTS, key(1))), Some(Some(Bytes::from_static(b"row"))));
+        assert_eq!(cache.get(&(PRODUCTS, key(2))), Some(None));
         cache.clear();
-        assert_eq!(cache.get(PRODUCTS, &key(1)), None);
+        assert_eq!(cache.get(&(PRODUCTS, key(1))), None);
     }
 
     #[test]
     fn never_caches_rows_other_partitions_share() {
         let mut cache = RowCache::new(1 << 20);
-        assert_eq!(cache.get(CATEGORY_PRODUCT_COUNTS, &key(1)), None);
+        assert_eq!(cache.get(&(CATEGORY_PRODUCT_COUNTS, key(1))), None);
         cache.insert(CATEGORY_PRODUCT_COUNTS, key(1), Some(Bytes::from_static(b"3")));
-        assert_eq!(cache.get(CATEGORY_PRODUCT_COUNTS, &key(1)), None);
+        assert_eq!(cache.get(&(CATEGORY_PRODUCT_COUNTS, key(1))), None);
     }
 
     #[test]
@@ -160,7 +158,7 @@ mod tests {
         cache.insert(PRODUCT_LISTING, key(1), Some(Bytes::new()));
         cache.insert(PRODUCTS, key(1), Some(Bytes::new()));
         assert_eq!(cache.rows.len(), 1);
-        assert_eq!(cache.get(PRODUCT_LISTING, &key(1)), None);
+        assert_eq!(cache.get(&(PRODUCT_LISTING, key(1))), None);
     }
 
     #[test]
@@ -173,8 +171,8 @@ mod tests {
         assert_eq!(cache.rows.len(), cache.order.len());
         assert!(cache.rows.len() > 10, "{} rows", cache.rows.len());
         // The newest row is kept, the oldest went first.
-        assert!(cache.get(PRODUCTS, &key(255)).is_some());
-        assert_eq!(cache.get(PRODUCTS, &key(0)), None);
+        assert!(cache.get(&(PRODUCTS, key(255))).is_some());
+        assert_eq!(cache.get(&(PRODUCTS, key(0))), None);
     }
 
     #[test]
@@ -191,6 +189,6 @@ mod tests {
     fn a_zero_capacity_caches_nothing() {
         let mut cache = RowCache::new(0);
         cache.insert(PRODUCTS, key(1), None);
-        assert_eq!(cache.get(PRODUCTS, &key(1)), None);
+        assert_eq!(cache.get(&(PRODUCTS, key(1))), None);
     }
 }

@@ -54,7 +54,7 @@ impl<'a> StagedWrites<'a> {
         if let Some(written) = self.writing.and_then(|writing| writing.get(&address)) {
             return Ok(written.clone());
         }
-        if let Some(cached) = self.cache.get(table, key) {
+        if let Some(cached) = self.cache.get(&address) {
             return Ok(cached);
         }
         let stored = self.store.get(table, key).await?;
