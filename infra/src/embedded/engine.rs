@@ -29,7 +29,16 @@ pub(crate) fn open_database(dir: &Path) -> Result<fjall::Database> {
 }
 
 pub(crate) fn open_keyspace(db: &fjall::Database, name: &str) -> Result<fjall::Keyspace> {
-    db.keyspace(name, || fjall::KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES))
+    open_keyspace_sized(db, name, MEMTABLE_BYTES)
+}
+
+/// Opens (or creates) a keyspace whose memtable is sealed at `memtable_bytes`.
+pub(crate) fn open_keyspace_sized(
+    db: &fjall::Database,
+    name: &str,
+    memtable_bytes: u64,
+) -> Result<fjall::Keyspace> {
+    db.keyspace(name, || fjall::KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes))
         .map_err(storage_error)
 }
 

@@ -31,5 +31,5 @@
 mod engine;
 mod lock;
 
-pub(crate) use engine::{open_database, open_keyspace, storage_error};
+pub(crate) use engine::{open_database, open_keyspace, open_keyspace_sized, storage_error};
 pub(crate) use lock::DirLock;
