@@ -8,9 +8,10 @@ use crate::{Error, Result};
 /// mostly of recent records, still in memtables, so a small cache costs little and keeps an
 /// idle process small.
 const BLOCK_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-/// Size at which a keyspace's memtable is sealed and flushed (fjall's default is 64 MiB).
-/// Memtables are most of a busy process's memory: with the log's records, the store's rows and
-/// one sealed memtable of each being flushed, this bounds them to about 4 × 16 MiB.
+/// Size at which a keyspace's memtable is sealed and flushed unless the keyspace asks for
+/// another (fjall's default is 64 MiB; the store's tables use 8 MiB, see the store). Memtables
+/// are most of a busy process's memory: this bounds the log's records to 16 MiB in memory, plus
+/// the sealed ones still being flushed.
 const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// One background thread per database for flushes and compactions. fjall's default is one per

@@ -24,6 +24,19 @@ pub(super) fn move_rows_to_table_keyspaces(
     }
     let legacy = open_keyspace(db, LEGACY_ROWS)?;
     tracing::info!("moving the embedded store's rows to one keyspace per table");
+    let moved = copy_rows(db, &legacy, tables_keyspace, tables)?;
+    db.delete_keyspace(legacy).map_err(storage_error)?;
+    tracing::info!(rows = moved, "moved the embedded store's rows to one keyspace per table");
+    Ok(())
+}
+
+/// Copies every row of `legacy` into its table's keyspace; durable when it returns.
+fn copy_rows(
+    db: &fjall::Database,
+    legacy: &fjall::Keyspace,
+    tables_keyspace: &fjall::Keyspace,
+    tables: &mut Tables,
+) -> Result<u64> {
     let mut batch = db.batch();
     let (mut in_batch, mut moved) = (0_usize, 0_u64);
     for entry in legacy.iter() {
@@ -45,11 +58,9 @@ pub(super) fn move_rows_to_table_keyspaces(
             in_batch = 0;
         }
     }
+    // The fsync of the last batch makes the earlier ones, in the same journal, durable too.
     batch.durability(Some(fjall::PersistMode::SyncAll)).commit().map_err(storage_error)?;
-    db.persist(fjall::PersistMode::SyncAll).map_err(storage_error)?;
-    db.delete_keyspace(legacy).map_err(storage_error)?;
-    tracing::info!(rows = moved, "moved the embedded store's rows to one keyspace per table");
-    Ok(())
+    Ok(moved)
 }
 
 #[cfg(test)]
@@ -111,18 +122,8 @@ mod tests {
             // The copy made, the old keyspace not yet deleted: as if the process died there.
             let db = crate::embedded::open_database(&dir.path().join("engine"))?;
             let tables_keyspace = open_keyspace(&db, "tables")?;
-            let mut tables = Tables::new();
             let legacy = open_keyspace(&db, LEGACY_ROWS)?;
-            let mut batch = db.batch().durability(Some(fjall::PersistMode::SyncAll));
-            for entry in legacy.iter() {
-                let (key, value) = entry.into_inner().map_err(storage_error)?;
-                let (table, partition, clustering) = keys::split_legacy_row_key(&key)?;
-                let rows = open_table(&db, table)?;
-                batch.insert(&rows, keys::row_key(partition, clustering), value);
-                tables.insert(table.to_owned(), rows);
-            }
-            batch.commit().map_err(storage_error)?;
-            drop(tables_keyspace);
+            copy_rows(&db, &legacy, &tables_keyspace, &mut Tables::new())?;
         }
         let store = EmbeddedStore::open(dir.path())?;
         assert_eq!(store.get("products", &key(b"p1", b"")).await?, Some("one".into()));

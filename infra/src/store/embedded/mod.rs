@@ -185,24 +185,14 @@ impl ReadStore for EmbeddedStore {
     async fn write(&self, batch: WriteBatch) -> Result<()> {
         let mut entries = Vec::with_capacity(batch.ops.len() + batch.checkpoints.len());
         {
-            // Consecutive operations mostly name the same table: look it up once per run.
             let tables = self.tables.read();
-            let mut current: Option<(&str, &fjall::Keyspace)> = None;
             for op in &batch.ops {
                 let (table, key, value) = match op {
                     WriteOp::Put { table, key, value } => (table, key, Some(value.to_vec())),
                     WriteOp::Delete { table, key } => (table, key, None),
                 };
-                let keyspace = match current {
-                    Some((name, keyspace)) if name == table.as_str() => keyspace,
-                    _ => {
-                        let (name, keyspace) = tables
-                            .get_key_value(table.as_str())
-                            .ok_or_else(|| Error::UnknownTable(table.clone()))?;
-                        current = Some((name.as_str(), keyspace));
-                        keyspace
-                    }
-                };
+                let keyspace =
+                    tables.get(table).ok_or_else(|| Error::UnknownTable(table.clone()))?;
                 let key = keys::row_key(&key.partition, &key.clustering);
                 entries.push(Entry { keyspace: keyspace.clone(), key, value });
             }
@@ -231,7 +221,7 @@ impl ReadStore for EmbeddedStore {
     }
 
     async fn truncate(&self, table: &str) -> Result<()> {
-        self.table(table)?;
+        // The writer answers `UnknownTable` for a table never declared.
         let table = table.to_owned();
         self.writer.call(|reply| StoreRequest::Truncate { table, reply }).await
     }
