@@ -222,6 +222,14 @@ pub(crate) struct ServeArgs {
           value_name = "MIB", value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     pub(crate) row_cache_mib: u64,
 
+    /// Members of each projection's consumer group this process runs (1–64); each applies the
+    /// events of its share of the partitions, so the projections use more than one core.
+    /// Without it: 4 on the embedded log, 1 on Kafka (where each member is a broker client and
+    /// a projection scales out by processes).
+    #[arg(long, env = "NAGARE_PROJECTION_WORKERS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) projection_workers: Option<u16>,
+
     /// Partitions of the commands, events and snapshots topics when they are created (they
     /// share one count); without it, the count declared in infra/kafka/topics.toml (8).
     /// Existing topics keep their count; a difference is reported at start-up.
@@ -348,6 +356,7 @@ mod tests {
         assert_eq!(args.roles, vec![Role::Gateway, Role::Commands, Role::Projections]);
         assert_eq!(args.snapshot_every, SnapshotInterval::Every(1000));
         assert_eq!(args.row_cache_mib, 96);
+        assert_eq!(args.projection_workers, None, "the log's default applies");
         assert_eq!(args.partitions, None, "the declared count applies");
         assert_eq!(args.admin_token, None);
         assert_eq!(args.topic_prefix, "nagare.");
@@ -378,6 +387,8 @@ mod tests {
             "never",
             "--partitions",
             "4",
+            "--projection-workers",
+            "2",
             "--admin-token",
             "secret",
         ])
@@ -388,7 +399,16 @@ mod tests {
         assert_eq!(args.roles, vec![Role::Gateway, Role::Projections]);
         assert_eq!(args.snapshot_every, SnapshotInterval::Never);
         assert_eq!(args.partitions, Some(4));
+        assert_eq!(args.projection_workers, Some(2));
         assert_eq!(args.admin_token.as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn projection_workers_are_between_1_and_64() {
+        for bad in ["0", "65", "many"] {
+            let message = serve(&["--projection-workers", bad]).unwrap_err().to_string();
+            assert!(message.contains("--projection-workers"), "{message}");
+        }
     }
 
     #[test]

@@ -102,8 +102,18 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let group_prefix = nagare_consumers::projection_group_prefix(&**store, &parts.topics)
             .await
             .context("cannot name the projections' consumer groups")?;
-        tracing::info!(%group_prefix, store_shared, "starting the projections");
-        start_projections(&mut supervisor, &parts, store.clone(), group_prefix, args.row_cache_mib);
+        let workers = args.projection_workers.map_or_else(
+            || ProjectionConfig::default_workers(&parts.log.capabilities()),
+            usize::from,
+        );
+        tracing::info!(%group_prefix, store_shared, workers, "starting the projections");
+        let config = ProjectionConfig {
+            group_prefix,
+            batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE,
+            row_cache_bytes: args.row_cache_mib << 20,
+            workers,
+        };
+        start_projections(&mut supervisor, &parts, store.clone(), config);
     }
     if roles.contains(&Role::Commands) {
         start_processor(&mut supervisor, &parts, &args);
@@ -197,14 +207,8 @@ fn start_projections(
     supervisor: &mut Supervisor,
     parts: &Parts,
     store: Arc<dyn ReadStore>,
-    group_prefix: String,
-    row_cache_mib: u64,
+    config: ProjectionConfig,
 ) {
-    let config = ProjectionConfig {
-        group_prefix,
-        batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE,
-        row_cache_bytes: row_cache_mib << 20,
-    };
     let log = parts.log.clone();
     let (topics, progress) = (parts.topics.clone(), parts.progress.clone());
     supervisor.spawn(Role::Projections, move |stop| async move {

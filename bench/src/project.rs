@@ -219,6 +219,8 @@ async fn project(
         group_prefix: format!("{}projections.bench.", topics.prefix()),
         batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE,
         row_cache_bytes: ProjectionConfig::DEFAULT_ROW_CACHE_BYTES,
+        // As `nagare serve` runs them on this log.
+        workers: ProjectionConfig::default_workers(&log.capabilities()),
     };
     let usage_before = ProcessUsage::current()?;
     let started = Instant::now();

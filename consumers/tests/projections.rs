@@ -2,7 +2,7 @@
 
 mod support;
 
-use nagare_consumers::{Error, OrderStatus, PageRequest, ReadModels};
+use nagare_consumers::{Error, OrderStatus, PageRequest, ProjectionConfig, ReadModels};
 use nagare_schemas::events::{AggregateType, CategoryDeleted, CategoryEvent, Event};
 use support::Harness;
 use support::events::*;
@@ -122,6 +122,40 @@ async fn moving_and_deleting_products_keeps_listings_and_counts_right() {
     h.settle().await;
     assert_eq!(h.read.category(&tea).await.unwrap(), None);
     assert_eq!(category_names_and_counts(&h.read).await, [("Coffee".to_owned(), 1)]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_applying_different_partitions_keep_a_shared_categorys_count_exact() {
+    // Products of one category are spread over every partition, and each partition is applied
+    // by its own member of the projection's group, concurrently and in small batches: every
+    // member changes the category's count, none may overwrite another's change.
+    let mut h = Harness::new().await;
+    h.start("test.", 2);
+    let (tea, coffee) = (new_id(), new_id());
+    let products: Vec<String> = (0..120).map(|_| new_id()).collect();
+    let mut events = vec![category_created(&tea, "Tea"), category_created(&coffee, "Coffee")];
+    for (n, product) in products.iter().enumerate() {
+        events.push(product_created(product, &tea, &format!("Tea {n}"), 100));
+    }
+    for (n, product) in products.iter().enumerate().filter(|(n, _)| n.is_multiple_of(3)) {
+        events.push(product_moved(product, &tea, &coffee, &format!("Coffee {n}")));
+    }
+    let deleted = |n: &usize| n % 5 == 1;
+    for (_, product) in products.iter().enumerate().filter(|(n, _)| deleted(n)) {
+        events.push(product_deleted(product, &tea));
+    }
+    h.emit(events).await;
+    h.settle().await;
+    let in_coffee = |n: &usize| n.is_multiple_of(3);
+    let count = |keep: &dyn Fn(&usize) -> bool| (0..120).filter(|n| keep(n)).count() as i64;
+    let tea_count = count(&|n| !in_coffee(n) && !deleted(n));
+    let coffee_count = count(&|n| in_coffee(n) && !deleted(n));
+    assert_eq!((tea_count, coffee_count), (64, 32));
+    assert_eq!(
+        category_names_and_counts(&h.read).await,
+        [("Tea".to_owned(), tea_count), ("Coffee".to_owned(), coffee_count)]
+    );
     h.stop().await;
 }
 
@@ -246,7 +280,7 @@ async fn small_batches_written_while_the_next_applies_and_a_tiny_row_cache_give_
 
     // Batches of 5 (full, so each is written while the next is applied) through a cache of a
     // few rows, which evicts nearly every row before its product's next event.
-    h.start_with_cache("pipelined.", 5, 2_048);
+    h.start_with("pipelined.", 5, 2_048, ProjectionConfig::DEFAULT_LOCAL_WORKERS);
     h.settle().await;
     h.stop().await;
     let pipelined = everything(&h.read).await;
@@ -257,7 +291,7 @@ async fn small_batches_written_while_the_next_applies_and_a_tiny_row_cache_give_
         h.store.truncate(table).await.unwrap();
     }
     h.reset_checkpoints().await;
-    h.start_with_cache("whole.", 4096, 0);
+    h.start_with("whole.", 4096, 0, 1);
     h.settle().await;
     h.stop().await;
     assert_eq!(everything(&h.read).await, pipelined);

@@ -231,6 +231,7 @@ mod tests {
                 compaction: true,
                 transactions: false,
                 idempotence: true,
+                local_groups: false,
             }
             .into(),
             store_capabilities: Some(

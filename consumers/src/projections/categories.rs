@@ -93,7 +93,7 @@ mod tests {
     const ID: &str = "01890a5d-ac96-774b-bcce-b302099a8057";
 
     fn envelope(event: CategoryEvent, version: i64, timestamp_ms: i64) -> EventEnvelope {
-        EventEnvelope { event: Event::Category(event), version, timestamp_ms }
+        EventEnvelope { event: Event::Category(event), version, timestamp_ms, partition: 0 }
     }
 
     fn run(events: &[(CategoryEvent, i64, i64)]) -> (Option<CategoryRow>, Vec<Outcome>) {

@@ -13,6 +13,9 @@ pub(crate) struct EventEnvelope {
     pub(crate) version: i64,
     /// When the event was appended: the record's timestamp, so replays reproduce it exactly.
     pub(crate) timestamp_ms: i64,
+    /// The log partition the event came from. A row that events of several partitions change
+    /// is kept as one row per partition, so each has a single writer (see `tables::count_key`).
+    pub(crate) partition: u32,
 }
 
 /// Decodes a record of an events topic; the error says why it cannot be applied.
@@ -26,7 +29,12 @@ pub(crate) fn open(record: &StoredRecord) -> Result<EventEnvelope, String> {
         .and_then(|text| text.trim().parse::<i64>().ok())
         .filter(|version| *version > 0)
         .ok_or("missing or invalid `aggregate_version` header")?;
-    Ok(EventEnvelope { event, version, timestamp_ms: record.record.timestamp_ms })
+    Ok(EventEnvelope {
+        event,
+        version,
+        timestamp_ms: record.record.timestamp_ms,
+        partition: record.partition,
+    })
 }
 
 #[cfg(test)]
@@ -57,7 +65,9 @@ mod tests {
     fn opens_an_event_with_its_version_and_time() {
         let value = Some(Bytes::from(codec::encode_event(&deleted())));
         let envelope = open(&record(value, Some("3"))).unwrap();
-        assert_eq!(envelope, EventEnvelope { event: deleted(), version: 3, timestamp_ms: 42 });
+        let expected =
+            EventEnvelope { event: deleted(), version: 3, timestamp_ms: 42, partition: 0 };
+        assert_eq!(envelope, expected);
     }
 
     #[test]

@@ -163,6 +163,7 @@ mod tests {
                 event: Event::Order(event.clone()),
                 version,
                 timestamp_ms: version,
+                partition: 0,
             };
             if let Step::Apply(next) = evolve(row.as_ref(), &env, &event) {
                 row = Some(next);

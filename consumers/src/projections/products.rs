@@ -31,8 +31,8 @@ pub(crate) async fn apply(
         Step::Apply(next) => next,
         Step::Skip(outcome) => return Ok(outcome),
     };
-    let before = current.as_ref().and_then(|row| Listed::of(row, &id));
-    let after = Listed::of(&next, &id);
+    let before = current.as_ref().and_then(|row| Listed::of(row, &id, envelope.partition));
+    let after = Listed::of(&next, &id, envelope.partition);
     if before != after {
         if let Some(old) = before {
             old.remove(staged).await?;
@@ -46,19 +46,25 @@ pub(crate) async fn apply(
 }
 
 /// Where a live product is listed: the all-products listing, and its category's listing and
-/// count when the category id is a valid id.
+/// count (the row of the product's events partition) when the category id is a valid id.
 #[derive(Debug, PartialEq, Eq)]
 struct Listed {
     category: Option<[u8; 16]>,
     clustering: Bytes,
+    events_partition: u32,
 }
 
 impl Listed {
-    fn of(row: &ProductRow, id: &[u8; 16]) -> Option<Self> {
+    fn of(row: &ProductRow, id: &[u8; 16], events_partition: u32) -> Option<Self> {
         (!row.deleted).then(|| Listed {
             category: tables::entity_bytes(&row.category_id),
             clustering: tables::listing_key(row.created_at_ms, id, Order::OldestFirst),
+            events_partition,
         })
+    }
+
+    fn count_row(&self, category: &[u8; 16]) -> RowKey {
+        tables::count_key(category, self.events_partition)
     }
 
     fn all_products_row(&self) -> RowKey {
@@ -73,7 +79,7 @@ impl Listed {
         staged.put(PRODUCT_LISTING, self.all_products_row(), &())?;
         if let Some(category) = &self.category {
             staged.put(PRODUCTS_BY_CATEGORY, self.category_row(category), &())?;
-            staged.add_to_count(CATEGORY_PRODUCT_COUNTS, tables::by_id(category), 1).await?;
+            staged.add_to_count(CATEGORY_PRODUCT_COUNTS, self.count_row(category), 1).await?;
         }
         Ok(())
     }
@@ -82,7 +88,7 @@ impl Listed {
         staged.delete(PRODUCT_LISTING, self.all_products_row());
         if let Some(category) = &self.category {
             staged.delete(PRODUCTS_BY_CATEGORY, self.category_row(category));
-            staged.add_to_count(CATEGORY_PRODUCT_COUNTS, tables::by_id(category), -1).await?;
+            staged.add_to_count(CATEGORY_PRODUCT_COUNTS, self.count_row(category), -1).await?;
         }
         Ok(())
     }
@@ -164,6 +170,7 @@ mod tests {
                 event: Event::Product(event.clone()),
                 version,
                 timestamp_ms: version * 100,
+                partition: 0,
             };
             match evolve(row.as_ref(), &env, &event) {
                 Step::Apply(next) => {
@@ -233,7 +240,7 @@ mod tests {
         });
         let (row, _) = fold(vec![created(), deleted]);
         assert!(row.deleted);
-        assert_eq!(Listed::of(&row, &[1; 16]), None);
+        assert_eq!(Listed::of(&row, &[1; 16], 0), None);
     }
 
     #[test]
@@ -241,7 +248,7 @@ mod tests {
         let (row, _) = fold(vec![created()]);
         let mut moved = row.clone();
         moved.category_id = COFFEE.into();
-        let (before, after) = (Listed::of(&row, &[1; 16]), Listed::of(&moved, &[1; 16]));
+        let (before, after) = (Listed::of(&row, &[1; 16], 0), Listed::of(&moved, &[1; 16], 0));
         assert_ne!(before, after);
         assert_eq!(before.map(|l| l.clustering), after.map(|l| l.clustering));
     }

@@ -4,9 +4,9 @@
 //!
 //! It is only correct while this projection is the sole writer of the cached rows, so it lives
 //! for one consumer-group session and is cleared whenever partitions are assigned or revoked: a
-//! partition that went to another process and came back may have been written meanwhile. Rows
-//! that events of several partitions change (the per-category product counts) are never cached,
-//! since with a shared store another process may own some of those partitions. Absent rows are
+//! partition that went to another process and came back may have been written meanwhile. Every
+//! row has a single writer: rows that events of several partitions would change (the
+//! per-category product counts) are kept one per partition (`tables::count_key`). Absent rows are
 //! cached too (as `None`): a projection that created a row wrote it, so "absent" stays true.
 //! Only tables the projection reads are cached: the listings it only writes would fill the
 //! cache with rows nobody asks for.
@@ -16,16 +16,11 @@ use std::collections::{HashMap, VecDeque};
 use bytes::Bytes;
 use nagare_infra::RowKey;
 
-use crate::read_models::tables::CATEGORY_PRODUCT_COUNTS;
-
 /// Bytes a cached row costs beyond its key and value: the map's entry and the eviction queue's
 /// copy of the key (both with the spare room of their growth), the `Bytes` handles and their
 /// shared headers, and the allocator's rounding. Estimated from a replay's peak memory with and
 /// without the caches, so that the configured size is about what the cache really takes.
 const ENTRY_OVERHEAD: u64 = 448;
-
-/// Tables whose rows events of several partitions change, so they may have other writers.
-const SHARED_TABLES: &[&str] = &[CATEGORY_PRODUCT_COUNTS];
 
 pub(crate) type RowAddress = (&'static str, RowKey);
 
@@ -68,9 +63,6 @@ impl RowCache {
     /// The cached row: `Some(None)` when it is known to be absent, `None` when not cached.
     pub(crate) fn get(&mut self, address: &RowAddress) -> Option<Option<Bytes>> {
         let table = address.0;
-        if SHARED_TABLES.contains(&table) {
-            return None;
-        }
         if !self.read_tables.contains(&table) {
             self.read_tables.push(table);
         }
@@ -78,7 +70,6 @@ impl RowCache {
     }
 
     /// Remembers a row as the store now holds it (or will, once the write in flight is done).
-    /// Shared tables are never asked for, so they never join `read_tables`.
     pub(crate) fn insert(&mut self, table: &'static str, key: RowKey, row: Option<Bytes>) {
         if self.capacity_bytes == 0 || !self.read_tables.contains(&table) {
             return;
@@ -142,14 +133,6 @@ mod tests {
         assert_eq!(cache.get(&(PRODUCTS, key(2))), Some(None));
         cache.clear();
         assert_eq!(cache.get(&(PRODUCTS, key(1))), None);
-    }
-
-    #[test]
-    fn never_caches_rows_other_partitions_share() {
-        let mut cache = RowCache::new(1 << 20);
-        assert_eq!(cache.get(&(CATEGORY_PRODUCT_COUNTS, key(1))), None);
-        cache.insert(CATEGORY_PRODUCT_COUNTS, key(1), Some(Bytes::from_static(b"3")));
-        assert_eq!(cache.get(&(CATEGORY_PRODUCT_COUNTS, key(1))), None);
     }
 
     #[test]

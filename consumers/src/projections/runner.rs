@@ -1,4 +1,4 @@
-//! Runs one projection: joins its consumer group, resumes every assigned partition from the
+//! Runs one member of a projection's consumer group: joins the group, resumes every assigned partition from the
 //! checkpoint in the store (the truth, written with the rows), applies batches of events and
 //! writes each batch's rows and checkpoints together, then commits the group offsets.
 //!
@@ -176,7 +176,8 @@ impl Runner {
         let name = self.projection.name();
         let full = records.len() >= self.batch_size;
         let writing = session.writing.as_ref().map(|writing| &writing.rows);
-        let mut staged = StagedWrites::new(self.store.as_ref(), writing, &mut session.cache);
+        let mut staged =
+            StagedWrites::new(self.store.as_ref(), writing, &mut session.cache, records.len());
         let mut advanced = BTreeMap::new();
         let mut skipped = 0_u64;
         for record in records {

@@ -28,12 +28,16 @@ pub(crate) struct StagedWrites<'a> {
 }
 
 impl<'a> StagedWrites<'a> {
+    /// Staged rows are sized for a batch of `events` up front: most events stage one row, a
+    /// creation several, and growing the map as it fills rehashes every row staged so far.
     pub(crate) fn new(
         store: &'a dyn ReadStore,
         writing: Option<&'a StagedRows>,
         cache: &'a mut RowCache,
+        events: usize,
     ) -> Self {
-        Self { store, writing, cache, rows: StagedRows::default() }
+        let rows = StagedRows::with_capacity_and_hasher(events * 2, Default::default());
+        Self { store, writing, cache, rows }
     }
 
     /// The row as the batch so far leaves it.
@@ -77,7 +81,8 @@ impl<'a> StagedWrites<'a> {
         self.rows.insert((table, key), None);
     }
 
-    /// Adds `delta` to a counter row (absent counts as zero), never going below zero.
+    /// Adds `delta` to a counter row (absent counts as zero). A row may go below zero: it may
+    /// be one of several rows summed into a count (see `tables::count_key`).
     pub(crate) async fn add_to_count(
         &mut self,
         table: &'static str,
@@ -85,7 +90,7 @@ impl<'a> StagedWrites<'a> {
         delta: i64,
     ) -> Result<()> {
         let count: i64 = self.get(table, &key).await?.unwrap_or(0);
-        self.put(table, key, &count.saturating_add(delta).max(0))
+        self.put(table, key, &count.saturating_add(delta))
     }
 
     pub(crate) fn into_rows(self) -> StagedRows {

@@ -5,6 +5,8 @@
 
 pub mod views;
 
+#[cfg(test)]
+mod count_tests;
 mod cursor;
 mod paging;
 pub(crate) mod rows;
@@ -21,6 +23,10 @@ use paging::{IndexPage, RowFilter, scan_listing};
 use rows::{CategoryRow, CustomerOrderEntry, OrderRow, ProductRow};
 use tables::Order;
 use views::{CategoryView, OrderStatus, OrderView, Page, PageRequest, ProductView};
+
+/// Count rows read per store call when summing a category's product count: one per events
+/// partition, so one call covers any common partition count.
+const COUNT_ROWS_PER_SCAN: usize = 256;
 
 /// Every read-model table, for operators and rebuilds (which truncate them and replay).
 pub const TABLES: &[&str] = &[
@@ -160,20 +166,46 @@ impl ReadModels {
     async fn load_categories(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<CategoryView>>> {
         let keys: Vec<RowKey> = ids.iter().map(tables::by_id).collect();
         let rows = self.get_many(tables::CATEGORIES, &keys).await?;
-        let counts = self.get_many(tables::CATEGORY_PRODUCT_COUNTS, &keys).await?;
-        rows.into_iter()
-            .zip(counts)
-            .map(|(row, count)| {
-                let Some(row) = decode_opt::<CategoryRow>(tables::CATEGORIES, row)? else {
-                    return Ok(None);
-                };
-                if row.deleted {
-                    return Ok(None);
-                }
-                let count = decode_opt::<i64>(tables::CATEGORY_PRODUCT_COUNTS, count)?;
-                Ok(Some(row.into_view(count.unwrap_or(0))))
+        let live: Vec<Option<CategoryRow>> = rows
+            .into_iter()
+            .map(|row| {
+                let row = decode_opt::<CategoryRow>(tables::CATEGORIES, row)?;
+                Ok(row.filter(|row| !row.deleted))
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        let counts = futures::future::try_join_all(
+            ids.iter().zip(&live).map(|(id, row)| self.product_count(id, row.is_some())),
+        )
+        .await?;
+        Ok(live.into_iter().zip(counts).map(|(row, count)| Some(row?.into_view(count))).collect())
+    }
+
+    /// A category's live products: the sum of its count rows, one per events partition
+    /// (`tables::count_key`). Not read for a category that is not shown.
+    async fn product_count(&self, category: &[u8; 16], shown: bool) -> Result<i64> {
+        if !shown {
+            return Ok(0);
+        }
+        let mut total = 0_i64;
+        let mut after: Option<Bytes> = None;
+        loop {
+            let scan = self.store.scan(
+                tables::CATEGORY_PRODUCT_COUNTS,
+                category,
+                after.as_deref(),
+                COUNT_ROWS_PER_SCAN,
+            );
+            let page = no_rows_if_missing(scan.await, Default::default)?;
+            for (_, value) in &page.rows {
+                let count: i64 = rows::decode(tables::CATEGORY_PRODUCT_COUNTS, value)?;
+                total = total.saturating_add(count);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(total.max(0))
     }
 
     async fn load_products(&self, ids: &[[u8; 16]]) -> Result<Vec<Option<ProductView>>> {

@@ -23,7 +23,8 @@ use super::views::OrderStatus;
 pub(crate) const CATEGORIES: &str = "rm_categories";
 /// Every live category, oldest first (partition: [`ALL`]; clustering: [`listing_key`]).
 pub(crate) const CATEGORY_LISTING: &str = "rm_category_listing";
-/// Live products per category (partition: category id; clustering: empty). Owned by the
+/// Live products per category, one row per events partition (partition: category id;
+/// clustering: [`count_key`]); a category's count is the sum of its rows. Owned by the
 /// products projection, which sees the events that change it; category rows never carry it.
 pub(crate) const CATEGORY_PRODUCT_COUNTS: &str = "rm_category_product_counts";
 /// Products by id, deleted ones included (partition: product id; clustering: empty).
@@ -56,6 +57,22 @@ pub(crate) fn entity_bytes(id: &str) -> Option<[u8; 16]> {
 /// The address of a row in a by-id table.
 pub(crate) fn by_id(id: &[u8; 16]) -> RowKey {
     RowKey { partition: Bytes::copy_from_slice(id), clustering: Bytes::new() }
+}
+
+/// The address of a category's product-count row for the products of one events partition.
+///
+/// Products of a category live in every partition, and each partition may be applied by a
+/// different member of the projection's group (another task, or another process on a shared
+/// store). With one row per partition every row has a single writer, so no two members ever
+/// read-modify-write the same row and lose each other's changes; the query sums them. Releases
+/// before this layout kept one row with an empty clustering key; it is summed too, and the
+/// per-partition rows count from zero the changes made after it, so an upgraded store needs no
+/// rebuild (a per-partition row may then go below zero; the sum does not).
+pub(crate) fn count_key(category: &[u8; 16], events_partition: u32) -> RowKey {
+    RowKey {
+        partition: Bytes::copy_from_slice(category),
+        clustering: Bytes::copy_from_slice(&events_partition.to_be_bytes()),
+    }
 }
 
 /// Which way a listing runs.

@@ -66,17 +66,23 @@ impl Harness {
         }
     }
 
-    /// Starts the projections under a fresh `Progress` and consumer-group prefix.
+    /// Starts the projections under a fresh `Progress` and consumer-group prefix, with as
+    /// many members per projection as `nagare serve` runs on the embedded log (one partition
+    /// each).
     pub(crate) fn start(&mut self, group_prefix: &str, batch_size: usize) {
-        self.start_with_cache(group_prefix, batch_size, ProjectionConfig::DEFAULT_ROW_CACHE_BYTES);
+        let row_cache_bytes = ProjectionConfig::DEFAULT_ROW_CACHE_BYTES;
+        let workers = ProjectionConfig::DEFAULT_LOCAL_WORKERS;
+        self.start_with(group_prefix, batch_size, row_cache_bytes, workers);
     }
 
-    /// Starts the projections with a row cache of `row_cache_bytes` per projection.
-    pub(crate) fn start_with_cache(
+    /// Starts the projections with a row cache of `row_cache_bytes` per projection and
+    /// `workers` members of each projection's group.
+    pub(crate) fn start_with(
         &mut self,
         group_prefix: &str,
         batch_size: usize,
         row_cache_bytes: u64,
+        workers: usize,
     ) {
         assert!(self.running.is_none(), "projections already running");
         self.progress = Progress::new();
@@ -85,7 +91,12 @@ impl Harness {
             Arc::clone(&self.log),
             Arc::clone(&self.store),
             self.topics.clone(),
-            ProjectionConfig { group_prefix: group_prefix.to_owned(), batch_size, row_cache_bytes },
+            ProjectionConfig {
+                group_prefix: group_prefix.to_owned(),
+                batch_size,
+                row_cache_bytes,
+                workers,
+            },
             self.progress.clone(),
             shutdown.clone(),
         ));

@@ -68,6 +68,7 @@ impl Backends {
                 group_prefix: "test.".into(),
                 batch_size: 64,
                 row_cache_bytes: ProjectionConfig::DEFAULT_ROW_CACHE_BYTES,
+                workers: ProjectionConfig::DEFAULT_LOCAL_WORKERS,
             },
             progress.clone(),
             shutdown.child_token(),

@@ -142,6 +142,10 @@ pub struct LogCapabilities {
     pub transactions: bool,
     /// A retried append never duplicates or reorders records of a partition.
     pub idempotence: bool,
+    /// Consumer groups are coordinated inside this process: a member joins at once and costs
+    /// a task, so one process may run several members of a group to use more than one core.
+    /// On Kafka every member is a broker client, and each one joining rebalances the group.
+    pub local_groups: bool,
 }
 
 /// The log. Implementations are cheap to share behind an `Arc`.

@@ -206,6 +206,7 @@ impl EventLog for EmbeddedLog {
             // One write batch per append is already atomic; there is nothing to retry twice.
             transactions: true,
             idempotence: true,
+            local_groups: true,
         }
     }
 

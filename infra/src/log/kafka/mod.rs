@@ -123,6 +123,7 @@ impl EventLog for KafkaLog {
             compaction: self.probed.compaction,
             transactions: self.probed.transactions,
             idempotence: self.probed.idempotence,
+            local_groups: false,
         }
     }
 
