@@ -82,8 +82,8 @@ impl ProjectionConfig {
 
     /// Members per projection, by default, on a log with in-process consumer groups (the
     /// embedded log): with the default 8 partitions each member applies two, and a rebuild on
-    /// two cores runs 1.4× as fast as with one member (BENCHMARKS.md, `replay`); more members
-    /// only add batches.
+    /// two cores runs 1.3–1.4× as fast as with one member (BENCHMARKS.md, `replay`); more
+    /// members only add batches.
     pub const DEFAULT_LOCAL_WORKERS: usize = 4;
 
     /// Members per projection, by default, on `log`: several where group members are cheap,
