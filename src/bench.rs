@@ -10,7 +10,7 @@ use nagare_bench::project::{ProjectKind, ProjectScenario};
 use nagare_bench::run_scenario;
 
 use crate::cli::BenchCommand;
-use crate::cli::bench::ScratchArgs;
+use crate::cli::bench::{BenchProjectionArgs, ScratchArgs};
 
 pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -48,11 +48,23 @@ pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<()> {
             run_scenario(&scenario, &mut out).await?;
         }
         BenchCommand::Project(args) => {
-            let scenario = projection(ProjectKind::Project, args.log, args.scratch, args.events);
+            let scenario = projection(
+                ProjectKind::Project,
+                args.log,
+                args.scratch,
+                args.events,
+                args.projections,
+            );
             run_scenario(&scenario, &mut out).await?;
         }
         BenchCommand::Replay(args) => {
-            let scenario = projection(ProjectKind::Replay, args.log, args.scratch, args.events);
+            let scenario = projection(
+                ProjectKind::Replay,
+                args.log,
+                args.scratch,
+                args.events,
+                args.projections,
+            );
             run_scenario(&scenario, &mut out).await?;
         }
     }
@@ -70,6 +82,14 @@ fn projection(
     log_url: Option<String>,
     scratch: ScratchArgs,
     events: u64,
+    projections: BenchProjectionArgs,
 ) -> ProjectScenario {
-    ProjectScenario { kind, log_url, scratch_dir: scratch.scratch_dir, events }
+    ProjectScenario {
+        kind,
+        log_url,
+        scratch_dir: scratch.scratch_dir,
+        events,
+        row_cache_bytes: projections.row_cache_mib << 20,
+        workers: projections.projection_workers.map(usize::from),
+    }
 }

@@ -217,7 +217,8 @@ pub(crate) struct ServeArgs {
 
     /// Memory each projection may use to keep the rows it recently read and wrote, in MiB, so
     /// that the next event of an entity does not read the store again (0 turns it off). It
-    /// fills only as rows are touched; a catalog of 200,000 products needs about 110.
+    /// fills only as rows are touched; a catalog of 200,000 products needs about 128 (shared
+    /// out among the projection's members).
     #[arg(long, env = "NAGARE_ROW_CACHE_MIB", default_value_t = ProjectionConfig::DEFAULT_ROW_CACHE_BYTES >> 20,
           value_name = "MIB", value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     pub(crate) row_cache_mib: u64,
@@ -355,7 +356,7 @@ mod tests {
         assert_eq!(args.store, "embedded://./nagare-data");
         assert_eq!(args.roles, vec![Role::Gateway, Role::Commands, Role::Projections]);
         assert_eq!(args.snapshot_every, SnapshotInterval::Every(1000));
-        assert_eq!(args.row_cache_mib, 96);
+        assert_eq!(args.row_cache_mib, 128);
         assert_eq!(args.projection_workers, None, "the log's default applies");
         assert_eq!(args.partitions, None, "the declared count applies");
         assert_eq!(args.admin_token, None);

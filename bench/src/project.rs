@@ -57,6 +57,10 @@ pub struct ProjectScenario {
     pub scratch_dir: PathBuf,
     /// Events in the generated history.
     pub events: u64,
+    /// Row cache of each projection, in bytes (`nagare serve --row-cache-mib`).
+    pub row_cache_bytes: u64,
+    /// Members of each projection's group; `None` for `nagare serve`'s default on this log.
+    pub workers: Option<usize>,
 }
 
 impl Scenario for ProjectScenario {
@@ -85,7 +89,7 @@ impl Scenario for ProjectScenario {
         let store = nagare_infra::open_store(&store_url).await?;
         ProcessUsage::reset_peak();
         let (projected, first_applied) =
-            project(self.name(), log, store, topics.clone(), self.events, &backend).await?;
+            project(self, log, store, topics.clone(), &backend).await?;
 
         let targets = match self.kind {
             ProjectKind::Project => vec![Target::at_least(
@@ -202,15 +206,15 @@ async fn read_and_decode(
     })
 }
 
-/// Runs the projections until they have applied `events` events.
+/// Runs the projections until they have applied the scenario's events.
 async fn project(
-    scenario: &str,
+    settings: &ProjectScenario,
     log: Arc<dyn EventLog>,
     store: Arc<dyn nagare_infra::ReadStore>,
     topics: Topics,
-    events: u64,
     backend: &str,
 ) -> anyhow::Result<(Measurement, Duration)> {
+    let (scenario, events) = (settings.name(), settings.events);
     let progress = Progress::start(format!("{scenario} {backend}"), Some(events));
     let applied = progress.counter();
     let tracked = nagare_consumers::Progress::new();
@@ -218,9 +222,11 @@ async fn project(
     let config = ProjectionConfig {
         group_prefix: format!("{}projections.bench.", topics.prefix()),
         batch_size: ProjectionConfig::DEFAULT_BATCH_SIZE,
-        row_cache_bytes: ProjectionConfig::DEFAULT_ROW_CACHE_BYTES,
-        // As `nagare serve` runs them on this log.
-        workers: ProjectionConfig::default_workers(&log.capabilities()),
+        row_cache_bytes: settings.row_cache_bytes,
+        // By default, as `nagare serve` runs them on this log.
+        workers: settings
+            .workers
+            .unwrap_or_else(|| ProjectionConfig::default_workers(&log.capabilities())),
     };
     let usage_before = ProcessUsage::current()?;
     let started = Instant::now();

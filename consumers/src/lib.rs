@@ -76,9 +76,10 @@ impl ProjectionConfig {
     /// (a rebuild, a burst) a large batch spreads one durable store write over thousands of
     /// events, which is what keeps a replay fast (BENCHMARKS.md, `replay`).
     pub const DEFAULT_BATCH_SIZE: usize = 4096;
-    /// Row cache per projection, by default: most of the rows of a catalog of 200,000 products
-    /// (BENCHMARKS.md, `replay`), and only used as rows are touched.
-    pub const DEFAULT_ROW_CACHE_BYTES: u64 = 96 * 1024 * 1024;
+    /// Row cache per projection, by default: the rows of a catalog of 200,000 products, shared
+    /// out among the projection's members, each holding its partitions' share (BENCHMARKS.md,
+    /// `replay`); only used as rows are touched.
+    pub const DEFAULT_ROW_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
     /// Members per projection, by default, on a log with in-process consumer groups (the
     /// embedded log): with the default 8 partitions each member applies two, and a rebuild on

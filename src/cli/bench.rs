@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use clap::builder::TypedValueParser;
 use clap::{Args, Subcommand};
+use nagare_consumers::ProjectionConfig;
 
 /// `nagare bench …`: one scenario per subcommand.
 #[derive(Debug, Subcommand)]
@@ -113,6 +114,9 @@ pub(crate) struct BenchProjectArgs {
     pub(crate) events: u64,
 
     #[command(flatten)]
+    pub(crate) projections: BenchProjectionArgs,
+
+    #[command(flatten)]
     pub(crate) scratch: ScratchArgs,
 }
 
@@ -130,7 +134,25 @@ pub(crate) struct BenchReplayArgs {
     pub(crate) events: u64,
 
     #[command(flatten)]
+    pub(crate) projections: BenchProjectionArgs,
+
+    #[command(flatten)]
     pub(crate) scratch: ScratchArgs,
+}
+
+/// How `project` and `replay` run the projections: as `nagare serve` does, unless told.
+#[derive(Debug, Args)]
+pub(crate) struct BenchProjectionArgs {
+    /// Memory each projection may use for the rows it recently read and wrote, in MiB, as
+    /// `nagare serve --row-cache-mib`.
+    #[arg(long, default_value_t = ProjectionConfig::DEFAULT_ROW_CACHE_BYTES >> 20,
+          value_name = "MIB", value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
+    pub(crate) row_cache_mib: u64,
+
+    /// Members of each projection's consumer group (1–64), as `nagare serve
+    /// --projection-workers`; without it, serve's default on this log.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) projection_workers: Option<u16>,
 }
 
 /// Flags of `nagare bench e2e`.
@@ -261,6 +283,22 @@ mod tests {
         assert_eq!(replay.events, 1_000_000);
         assert_eq!(replay.log.as_deref(), Some("kafka://127.0.0.1:9092"));
         assert!(parse(&["nagare", "bench", "replay", "--events", "0"]).is_err());
+        let projections = &replay.projections;
+        assert_eq!((projections.row_cache_mib, projections.projection_workers), (128, None));
+        let Ok(Command::Bench(BenchCommand::Replay(tuned))) = parse(&[
+            "nagare",
+            "bench",
+            "replay",
+            "--row-cache-mib",
+            "128",
+            "--projection-workers",
+            "2",
+        ]) else {
+            panic!("`bench replay` with projection flags did not parse")
+        };
+        let projections = &tuned.projections;
+        assert_eq!((projections.row_cache_mib, projections.projection_workers), (128, Some(2)));
+        assert!(parse(&["nagare", "bench", "project", "--projection-workers", "0"]).is_err());
         let Ok(Command::Bench(BenchCommand::E2e(e2e))) = parse(&["nagare", "bench", "e2e"]) else {
             panic!("`bench e2e` did not parse")
         };
