@@ -180,10 +180,18 @@ impl Runner {
             StagedWrites::new(self.store.as_ref(), writing, &mut session.cache, records.len());
         let mut advanced = BTreeMap::new();
         let mut skipped = 0_u64;
+        let mut run: Option<PartitionRun> = None;
         for record in records {
-            let tp = record.topic_partition();
+            if !run.as_ref().is_some_and(|run| run.holds(&record)) {
+                if let Some(done) = run.take() {
+                    done.record(&mut session.next_offsets, &mut advanced);
+                }
+                run = Some(PartitionRun::start(&record, &session.next_offsets));
+            }
+            let Some(current) = run.as_mut() else { continue };
+            let tp = &current.tp;
             // Records of a partition no longer (or not yet) ours, or already applied.
-            let Some(next) = session.next_offsets.get(&tp).copied() else { continue };
+            let Some(next) = current.next else { continue };
             if record.offset < next {
                 continue;
             }
@@ -202,9 +210,11 @@ impl Runner {
                         %reason, "undecodable event; passed over");
                 }
             }
-            let after = record.offset.saturating_add(1);
-            session.next_offsets.insert(tp.clone(), after);
-            advanced.insert(tp, after);
+            current.next = Some(record.offset.saturating_add(1));
+            current.moved = true;
+        }
+        if let Some(done) = run {
+            done.record(&mut session.next_offsets, &mut advanced);
         }
         if advanced.is_empty() {
             return Ok(());
@@ -275,5 +285,39 @@ impl Runner {
                 "could not commit group offsets");
         }
         Ok(())
+    }
+}
+
+/// The partition of a run of records in a batch, and the next offset to apply in it. A batch
+/// comes in runs of one partition's records, so its position is looked up and recorded once
+/// per run rather than once per record.
+struct PartitionRun {
+    tp: TopicPartition,
+    /// `None` while the partition is not assigned here.
+    next: Option<Offset>,
+    /// Whether `next` moved past any record of the run.
+    moved: bool,
+}
+
+impl PartitionRun {
+    fn start(record: &StoredRecord, next_offsets: &HashMap<TopicPartition, Offset>) -> Self {
+        let tp = record.topic_partition();
+        let next = next_offsets.get(&tp).copied();
+        Self { tp, next, moved: false }
+    }
+
+    fn holds(&self, record: &StoredRecord) -> bool {
+        self.tp.partition == record.partition && self.tp.topic == record.topic
+    }
+
+    fn record(
+        self,
+        next_offsets: &mut HashMap<TopicPartition, Offset>,
+        advanced: &mut BTreeMap<TopicPartition, Offset>,
+    ) {
+        if let (true, Some(next)) = (self.moved, self.next) {
+            next_offsets.insert(self.tp.clone(), next);
+            advanced.insert(self.tp, next);
+        }
     }
 }
