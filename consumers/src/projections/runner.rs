@@ -1,10 +1,12 @@
-//! Runs one member of a projection's consumer group: joins the group, resumes every assigned partition from the
-//! checkpoint in the store (the truth, written with the rows), applies batches of events and
-//! writes each batch's rows and checkpoints together, then commits the group offsets.
+//! Runs one member of a projection's consumer group: joins the group, resumes every assigned
+//! partition from the checkpoint in the store (the truth, written with the rows), applies
+//! batches of events and writes each batch's rows and checkpoints together, then commits the
+//! group offsets. A process may run several members of one projection; each has its own
+//! partitions, batches and row cache.
 //!
-//! When the projection is behind (a replay, a burst), a full batch is written while the next
-//! one is applied, one write at a time so checkpoints land in order; rows the projection has
-//! recently read or written are answered from its `RowCache` instead of the store.
+//! When the member is behind (a replay, a burst), a full batch is written while the next one
+//! is applied, one write at a time so checkpoints land in order; rows the member has recently
+//! read or written are answered from its `RowCache` instead of the store.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
