@@ -11,29 +11,43 @@
 //! Only tables the projection reads are cached: the listings it only writes would fill the
 //! cache with rows nobody asks for.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use bytes::Bytes;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use nagare_infra::RowKey;
 
-/// Bytes a cached row costs beyond its key and value: the map's entry and the eviction queue's
-/// copy of the key (both with the spare room of their growth), the `Bytes` handles and their
-/// shared headers, and the allocator's rounding. Estimated from a replay's peak memory with and
-/// without the caches, so that the configured size is about what the cache really takes.
+/// Bytes a cached row costs beyond its key and value: the table's entry (with the spare room
+/// of its growth), the eviction queue's slot, the `Bytes` handles and their shared headers,
+/// and the allocator's rounding. Estimated from a replay's peak memory with and without the
+/// caches when the queue held a copy of each key; it now holds 16 bytes, so the cache takes a
+/// little less than configured.
 const ENTRY_OVERHEAD: u64 = 448;
 
 pub(crate) type RowAddress = (&'static str, RowKey);
 
-/// Recent rows by table and key; `None` for a row known to be absent. The oldest-cached rows
-/// go first when it is full: a projection touches an entity's row again after a while (the
-/// next event of a product), and a plain first-in-first-out queue costs almost nothing per
-/// row, which matters more here than a finer choice of what to keep.
+/// A cached row, `None` when it is known to be absent.
+struct Cached {
+    address: RowAddress,
+    row: Option<Bytes>,
+    /// The row's place in the order rows joined the cache; it names the row in `order`.
+    joined: u64,
+}
+
+/// Recent rows by table and key. The oldest-cached rows go first when it is full: a
+/// projection touches an entity's row again after a while (the next event of a product), and
+/// a plain first-in-first-out queue costs almost nothing per row, which matters more here than
+/// a finer choice of what to keep.
 pub(crate) struct RowCache {
-    rows: HashMap<RowAddress, Option<Bytes>, ahash::RandomState>,
+    rows: HashTable<Cached>,
+    hasher: ahash::RandomState,
     /// The tables asked for so far; rows of other tables are not kept.
     read_tables: Vec<&'static str>,
-    /// Cached addresses, oldest first.
-    order: VecDeque<RowAddress>,
+    /// Cached rows, oldest first, by hash and `joined`: evicting one neither clones its key
+    /// into the queue nor hashes it again.
+    order: VecDeque<(u64, u64)>,
+    next_joined: u64,
     bytes: u64,
     capacity_bytes: u64,
 }
@@ -52,9 +66,11 @@ impl RowCache {
     /// A cache holding at most about `capacity_bytes` of keys and rows (none when 0).
     pub(crate) fn new(capacity_bytes: u64) -> Self {
         Self {
-            rows: HashMap::default(),
+            rows: HashTable::new(),
+            hasher: ahash::RandomState::new(),
             read_tables: Vec::new(),
             order: VecDeque::new(),
+            next_joined: 0,
             bytes: 0,
             capacity_bytes,
         }
@@ -66,7 +82,8 @@ impl RowCache {
         if !self.read_tables.contains(&table) {
             self.read_tables.push(table);
         }
-        self.rows.get(address).cloned()
+        let hash = self.hasher.hash_one(address);
+        self.rows.find(hash, |cached| cached.address == *address).map(|cached| cached.row.clone())
     }
 
     /// Remembers a row as the store now holds it (or will, once the write in flight is done).
@@ -74,23 +91,29 @@ impl RowCache {
         if self.capacity_bytes == 0 || !self.read_tables.contains(&table) {
             return;
         }
-        let added = weight(&key, row.as_ref());
+        self.bytes += weight(&key, row.as_ref());
         let address = (table, key);
-        match self.rows.get_mut(&address) {
-            Some(cached) => {
-                self.bytes -= weight(&address.1, cached.as_ref());
-                *cached = row;
+        let hash = self.hasher.hash_one(&address);
+        let hasher = &self.hasher;
+        let rehash = |cached: &Cached| hasher.hash_one(&cached.address);
+        match self.rows.entry(hash, |cached| cached.address == address, rehash) {
+            Entry::Occupied(mut entry) => {
+                let cached = entry.get_mut();
+                self.bytes -= weight(&cached.address.1, cached.row.as_ref());
+                cached.row = row;
             }
-            None => {
-                self.order.push_back(address.clone());
-                self.rows.insert(address, row);
+            Entry::Vacant(entry) => {
+                let joined = self.next_joined;
+                self.next_joined += 1;
+                self.order.push_back((hash, joined));
+                entry.insert(Cached { address, row, joined });
             }
         }
-        self.bytes += added;
         while self.bytes > self.capacity_bytes {
-            let Some(oldest) = self.order.pop_front() else { break };
-            if let Some(row) = self.rows.remove(&oldest) {
-                self.bytes -= weight(&oldest.1, row.as_ref());
+            let Some((hash, joined)) = self.order.pop_front() else { break };
+            if let Ok(entry) = self.rows.find_entry(hash, |cached| cached.joined == joined) {
+                let (evicted, _) = entry.remove();
+                self.bytes -= weight(&evicted.address.1, evicted.row.as_ref());
             }
         }
     }
