@@ -173,19 +173,17 @@ impl ReadModels {
                 Ok(row.filter(|row| !row.deleted))
             })
             .collect::<Result<_>>()?;
-        let counts = futures::future::try_join_all(
-            ids.iter().zip(&live).map(|(id, row)| self.product_count(id, row.is_some())),
-        )
-        .await?;
-        Ok(live.into_iter().zip(counts).map(|(row, count)| Some(row?.into_view(count))).collect())
+        // Counts are read only for the categories shown.
+        let views = live.into_iter().zip(ids).map(|(row, id)| async move {
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(row.into_view(self.product_count(id).await?)))
+        });
+        futures::future::try_join_all(views).await
     }
 
     /// A category's live products: the sum of its count rows, one per events partition
-    /// (`tables::count_key`). Not read for a category that is not shown.
-    async fn product_count(&self, category: &[u8; 16], shown: bool) -> Result<i64> {
-        if !shown {
-            return Ok(0);
-        }
+    /// (`tables::count_key`).
+    async fn product_count(&self, category: &[u8; 16]) -> Result<i64> {
         let mut total = 0_i64;
         let mut after: Option<Bytes> = None;
         loop {
