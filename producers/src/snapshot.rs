@@ -2,7 +2,8 @@
 //!
 //! Design. The snapshots topic (compacted, partitioned like `commands`) holds, in partition `p`:
 //! - per-aggregate records, key = aggregate id, value = the aggregate's state, version and
-//!   receipts as versioned JSON (snapshots are internal, so no Avro schema);
+//!   receipts as versioned JSON (snapshots are internal, so no Avro schema; format 2 writes
+//!   receipts compactly, see `crate::receipts`, and format 1 is still read);
 //! - a marker, key [`MARKER_KEY`], value = the offsets of `p` in each events topic such that
 //!   *every aggregate changed before those offsets has a snapshot earlier in this partition*.
 //!
@@ -20,6 +21,7 @@
 //! from the last marker, or from the beginning), gives the same state. Restart cost is bounded
 //! by `n` plus one batch of events, and by the size of the (compacted) snapshot partition.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -31,19 +33,25 @@ use crate::aggregates::AnyAggregate;
 use crate::envelope::now_ms;
 use crate::receipts::Receipts;
 
-/// The snapshot format written now; readers skip records of other formats.
-pub const FORMAT: u32 = 1;
+/// The snapshot format written now. Readers skip records of formats they do not know, marker
+/// included, so an older release never trusts a marker whose snapshots it could not read.
+pub const FORMAT: u32 = 2;
+
+/// The formats read: 1 differs only in how receipts are written.
+const READABLE_FORMATS: std::ops::RangeInclusive<u32> = 1..=FORMAT;
 
 /// The key of the per-partition marker (never a UUID, so never an aggregate id).
 pub const MARKER_KEY: &str = "nagare.snapshot-marker";
 
+/// An aggregate's snapshot. Written from borrowed state (a snapshot must not copy a thousand
+/// receipts to serialize them), read back owned.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AggregateSnapshot {
+pub struct AggregateSnapshot<'a> {
     pub aggregate_type: AggregateType,
-    pub aggregate_id: String,
+    pub aggregate_id: Cow<'a, str>,
     pub version: u64,
-    pub state: AnyAggregate,
-    pub receipts: Receipts,
+    pub state: Cow<'a, AnyAggregate>,
+    pub receipts: Cow<'a, Receipts>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,27 +62,32 @@ pub struct PartitionMarker {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
-pub enum SnapshotRecord {
-    Aggregate(Box<AggregateSnapshot>),
+pub enum SnapshotRecord<'a> {
+    Aggregate(Box<AggregateSnapshot<'a>>),
     Marker(PartitionMarker),
 }
 
-#[derive(Serialize, Deserialize)]
-struct Envelope {
+#[derive(Serialize)]
+struct EnvelopeOut<'r, 'a> {
+    format: u32,
+    record: &'r SnapshotRecord<'a>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn {
     format: u32,
     record: serde_json::Value,
 }
 
-impl SnapshotRecord {
+impl SnapshotRecord<'_> {
     /// The record for snapshot partition `partition` of `topic`.
     pub fn to_outgoing(&self, topic: &str, partition: u32) -> Result<OutgoingRecord, String> {
         let key = match self {
-            SnapshotRecord::Aggregate(s) => s.aggregate_id.as_str(),
+            SnapshotRecord::Aggregate(s) => &*s.aggregate_id,
             SnapshotRecord::Marker(_) => MARKER_KEY,
         };
-        let record = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        let value =
-            serde_json::to_vec(&Envelope { format: FORMAT, record }).map_err(|e| e.to_string())?;
+        let value = serde_json::to_vec(&EnvelopeOut { format: FORMAT, record: self })
+            .map_err(|e| e.to_string())?;
         Ok(OutgoingRecord {
             topic: topic.to_owned(),
             partition: Some(partition),
@@ -88,9 +101,9 @@ impl SnapshotRecord {
     }
 
     /// Reads a snapshot record; `None` for a tombstone, another format, or garbage (with why).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Option<Self>, String> {
-        let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        if envelope.format != FORMAT {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Option<SnapshotRecord<'static>>, String> {
+        let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if !READABLE_FORMATS.contains(&envelope.format) {
             return Ok(None);
         }
         serde_json::from_value(envelope.record).map(Some).map_err(|e| e.to_string())
@@ -108,8 +121,11 @@ mod tests {
             aggregate_type: AggregateType::Category,
             aggregate_id: "id-1".into(),
             version: 3,
-            state: AnyAggregate::Category(Category { name: "Tea".into(), ..Category::default() }),
-            receipts: Receipts::default(),
+            state: Cow::Owned(AnyAggregate::Category(Category {
+                name: "Tea".into(),
+                ..Category::default()
+            })),
+            receipts: Cow::Owned(Receipts::default()),
         }));
         let out = snapshot.to_outgoing("snapshots", 2).map_err(|e| e.to_string());
         let Ok(out) = out else { panic!("{out:?}") };
@@ -123,6 +139,34 @@ mod tests {
         });
         let Ok(out) = marker.to_outgoing("snapshots", 0) else { panic!() };
         assert_eq!(out.record.key.as_deref(), Some(MARKER_KEY.as_bytes()));
+    }
+
+    #[test]
+    fn reads_format_1_as_written_by_earlier_releases() {
+        let state = AnyAggregate::Category(Category { name: "Tea".into(), ..Category::default() });
+        let stored = serde_json::json!({"format": 1, "record": {
+            "kind": "Aggregate",
+            "aggregate_type": serde_json::to_value(AggregateType::Category).ok(),
+            "aggregate_id": "id-1",
+            "version": 3,
+            "state": serde_json::to_value(&state).ok(),
+            "receipts": [["c1", {"version": 3, "positions": [{"topic": "t", "partition": 0, "offset": 5}]}]],
+        }});
+        let mut receipts = Receipts::default();
+        receipts.record(
+            "c1",
+            3,
+            nagare_schemas::replies::LogPosition { topic: "t".into(), partition: 0, offset: 5 },
+        );
+        let expected = SnapshotRecord::Aggregate(Box::new(AggregateSnapshot {
+            aggregate_type: AggregateType::Category,
+            aggregate_id: "id-1".into(),
+            version: 3,
+            state: Cow::Owned(state),
+            receipts: Cow::Owned(receipts),
+        }));
+        let bytes = serde_json::to_vec(&stored).unwrap_or_default();
+        assert_eq!(SnapshotRecord::from_bytes(&bytes), Ok(Some(expected)));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! state is updated as commands are decided, so the next command of the batch sees the previous
 //! one's events; if the write fails, the caller throws the state away.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use nagare_infra::{GroupCommit, Offset, OutgoingRecord, Position, Record, StoredRecord};
 use nagare_schemas::codec;
@@ -302,10 +304,10 @@ fn snapshot_records(
             state.aggregates.get(key).map(|entry| {
                 SnapshotRecord::Aggregate(Box::new(AggregateSnapshot {
                     aggregate_type: key.0,
-                    aggregate_id: key.1.clone(),
+                    aggregate_id: Cow::Borrowed(&key.1),
                     version: entry.version,
-                    state: entry.state.clone(),
-                    receipts: entry.receipts.clone(),
+                    state: Cow::Borrowed(&entry.state),
+                    receipts: Cow::Borrowed(&entry.receipts),
                 }))
             })
         })

@@ -43,12 +43,15 @@ pub async fn rebuild_partition(
         match SnapshotRecord::from_bytes(value) {
             Ok(Some(SnapshotRecord::Aggregate(s))) => {
                 let s = *s;
-                let key = (s.aggregate_type, s.aggregate_id);
+                let key = (s.aggregate_type, s.aggregate_id.into_owned());
                 let newer = state.aggregates.get(&key).is_none_or(|e| e.version < s.version);
                 if newer && s.state.aggregate_type() == s.aggregate_type {
                     stats.snapshots += 1;
-                    let entry =
-                        AggregateEntry { state: s.state, version: s.version, receipts: s.receipts };
+                    let entry = AggregateEntry {
+                        state: s.state.into_owned(),
+                        version: s.version,
+                        receipts: s.receipts.into_owned(),
+                    };
                     state.aggregates.insert(key, entry);
                 }
             }

@@ -5,7 +5,10 @@
 //! repeated after that many newer commands on the same aggregate is decided again — for creates
 //! that yields CONFLICT (the id exists), for other commands a second application. Clients retry
 //! within seconds, far inside that window. Receipts are rebuilt from the events' `command_id`
-//! headers and positions, and stored in snapshots, so the window survives restarts.
+//! headers and positions, and stored in snapshots (see `encoding`), so the window survives
+//! restarts.
+
+mod encoding;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -24,9 +27,9 @@ pub struct Receipt {
     pub positions: Vec<LogPosition>,
 }
 
-/// The receipts of an aggregate's most recent commands, oldest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "Vec<(String, Receipt)>", into = "Vec<(String, Receipt)>")]
+/// The receipts of an aggregate's most recent commands, oldest first. Serialized by reference,
+/// never cloned: a hot aggregate's snapshot holds a thousand of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Receipts {
     order: VecDeque<String>,
     by_command: HashMap<String, Receipt>,
@@ -45,6 +48,13 @@ impl Receipts {
         self.order.is_empty()
     }
 
+    /// Each receipt with its command id, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Receipt)> {
+        self.order
+            .iter()
+            .filter_map(|id| self.by_command.get(id).map(|receipt| (id.as_str(), receipt)))
+    }
+
     /// Records that `command_id` wrote an event at `position`, leaving the aggregate at
     /// `version`. A command with several events is recorded once per event.
     pub fn record(&mut self, command_id: &str, version: u64, position: LogPosition) {
@@ -61,28 +71,6 @@ impl Receipts {
         self.order.push_back(command_id.to_owned());
         self.by_command
             .insert(command_id.to_owned(), Receipt { version, positions: vec![position] });
-    }
-}
-
-impl From<Vec<(String, Receipt)>> for Receipts {
-    fn from(entries: Vec<(String, Receipt)>) -> Self {
-        let mut receipts = Receipts::default();
-        for (command_id, receipt) in entries {
-            for position in receipt.positions {
-                receipts.record(&command_id, receipt.version, position);
-            }
-        }
-        receipts
-    }
-}
-
-impl From<Receipts> for Vec<(String, Receipt)> {
-    fn from(mut receipts: Receipts) -> Self {
-        receipts
-            .order
-            .into_iter()
-            .filter_map(|id| receipts.by_command.remove(&id).map(|receipt| (id, receipt)))
-            .collect()
     }
 }
 
@@ -125,6 +113,6 @@ mod tests {
         let json = serde_json::to_string(&receipts).unwrap_or_default();
         let back: Receipts = serde_json::from_str(&json).unwrap_or_default();
         assert_eq!(back, receipts);
-        assert_eq!(Vec::<(String, Receipt)>::from(back)[0].0, "b");
+        assert_eq!(back.iter().next().map(|(id, _)| id), Some("b"));
     }
 }
