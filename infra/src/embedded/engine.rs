@@ -30,17 +30,35 @@ pub(crate) fn open_database(dir: &Path) -> Result<fjall::Database> {
 }
 
 pub(crate) fn open_keyspace(db: &fjall::Database, name: &str) -> Result<fjall::Keyspace> {
-    open_keyspace_sized(db, name, MEMTABLE_BYTES)
+    db.keyspace(name, || fjall::KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES))
+        .map_err(storage_error)
 }
 
-/// Opens (or creates) a keyspace whose memtable is sealed at `memtable_bytes`.
-pub(crate) fn open_keyspace_sized(
+/// How a keyspace departs from the defaults above.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyspaceTuning {
+    /// Size at which its memtable is sealed.
+    pub(crate) memtable_bytes: u64,
+    /// Level-0 tables that start a compaction into level 1 (fjall's default is 4). fjall
+    /// records it when it creates the keyspace, and a keyspace keeps the value it was
+    /// created with.
+    pub(crate) l0_compaction_trigger: u8,
+}
+
+/// Opens (or creates) a keyspace tuned as `tuning` says.
+pub(crate) fn open_keyspace_tuned(
     db: &fjall::Database,
     name: &str,
-    memtable_bytes: u64,
+    tuning: KeyspaceTuning,
 ) -> Result<fjall::Keyspace> {
-    db.keyspace(name, || fjall::KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes))
-        .map_err(storage_error)
+    db.keyspace(name, || {
+        let compaction =
+            fjall::compaction::Leveled::default().with_l0_threshold(tuning.l0_compaction_trigger);
+        fjall::KeyspaceCreateOptions::default()
+            .max_memtable_size(tuning.memtable_bytes)
+            .compaction_strategy(std::sync::Arc::new(compaction))
+    })
+    .map_err(storage_error)
 }
 
 /// fjall's errors are diagnostic detail; callers can only report them.

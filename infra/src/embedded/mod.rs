@@ -31,5 +31,7 @@
 mod engine;
 mod lock;
 
-pub(crate) use engine::{open_database, open_keyspace, open_keyspace_sized, storage_error};
+pub(crate) use engine::{
+    KeyspaceTuning, open_database, open_keyspace, open_keyspace_tuned, storage_error,
+};
 pub(crate) use lock::DirLock;

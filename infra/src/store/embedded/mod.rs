@@ -24,7 +24,9 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 
 use self::writer::{Entry, StoreParts, StoreRequest, StoreWriter};
-use crate::embedded::{DirLock, open_database, open_keyspace, open_keyspace_sized, storage_error};
+use crate::embedded::{
+    DirLock, KeyspaceTuning, open_database, open_keyspace, open_keyspace_tuned, storage_error,
+};
 use crate::store::{
     Checkpoint, ReadStore, RowKey, ScanPage, StoreCapabilities, WriteBatch, WriteOp,
 };
@@ -45,15 +47,20 @@ pub struct EmbeddedStore {
 /// Declared tables by name, each with the keyspace of its rows.
 pub(super) type Tables = HashMap<String, fjall::Keyspace>;
 
-/// Size at which a table's memtable is sealed. Half the log's: a rebuild writes several tables
-/// at once, each with a memtable of its own, and smaller memtables made it faster as well as
-/// smaller (1,000,000 events: 8.5–9.7 s and a 454–574 MiB peak with 8 MiB, 9.5–9.7 s and
-/// 654–671 MiB with 16 MiB; 4 MiB was slower again).
-const TABLE_MEMTABLE_BYTES: u64 = 8 * 1024 * 1024;
+/// How a table's keyspace is tuned (BENCHMARKS.md, `replay`, measured on 1,000,000 events).
+/// Memtables half the log's: a rebuild writes several tables at once, each with a memtable of
+/// its own, and smaller memtables made it faster as well as smaller (8.5–9.7 s and a 454–574
+/// MiB peak with 8 MiB, 9.5–9.7 s and 654–671 MiB with 16 MiB; 4 MiB was slower again).
+/// Compaction waits for eight level-0 tables instead of four: a table's keys are spread by
+/// their hash, so every compaction into level 1 rewrites most of it, and doing so half as
+/// often took about a tenth off a rebuild's CPU (nine interleaved pairs: 4.5–5.6 s against
+/// 4.8–6.3 s). Point reads check up to twice as many level-0 tables' filters.
+const TABLE_TUNING: KeyspaceTuning =
+    KeyspaceTuning { memtable_bytes: 8 * 1024 * 1024, l0_compaction_trigger: 8 };
 
 /// Opens (or creates) the keyspace of a table's rows.
 pub(super) fn open_table(db: &fjall::Database, table: &str) -> Result<fjall::Keyspace> {
-    open_keyspace_sized(db, &keys::table_keyspace(table), TABLE_MEMTABLE_BYTES)
+    open_keyspace_tuned(db, &keys::table_keyspace(table), TABLE_TUNING)
 }
 
 impl fmt::Debug for EmbeddedStore {
