@@ -54,6 +54,40 @@ async fn log_reopened_after_drop_sees_everything() -> Result<()> {
     Ok(())
 }
 
+/// Recent records are read from memory and older ones from the engine; every range, whichever
+/// serves it or both, reads the same records.
+#[tokio::test]
+async fn reads_from_the_in_memory_tail_and_from_the_engine_agree() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let tp = TopicPartition::new("events", 0);
+    let keys = |records: Vec<nagare_infra::StoredRecord>| -> Vec<(u64, String)> {
+        records
+            .into_iter()
+            .map(|r| (r.offset, String::from_utf8_lossy(&r.record.key.unwrap_or_default()).into()))
+            .collect()
+    };
+    let expected = |from: u64, to: u64| -> Vec<(u64, String)> {
+        (from..to).map(|n| (n, format!("k{n}"))).collect()
+    };
+    {
+        let log = EmbeddedLog::open(dir.path())?;
+        log.ensure_topic(&spec("events", 1)).await?;
+        for first in (0..1500).step_by(7) {
+            let batch = (first..(first + 7).min(1500)).map(|n| record("events", &format!("k{n}")));
+            log.append(batch.collect(), None).await?;
+        }
+        for (from, max) in [(0, 1500), (1490, 100), (1000, 500), (700, 20), (1499, 1)] {
+            let to = (from + max).min(1500);
+            assert_eq!(keys(log.read(&tp, from, max as usize).await?), expected(from, to));
+        }
+    }
+    let log = EmbeddedLog::open(dir.path())?;
+    log.append((1500..1505).map(|n| record("events", &format!("k{n}"))).collect(), None).await?;
+    assert_eq!(keys(log.read(&tp, 1490, 100).await?), expected(1490, 1505));
+    assert_eq!(keys(log.read(&tp, 1502, 100).await?), expected(1502, 1505));
+    Ok(())
+}
+
 #[tokio::test]
 async fn store_reopened_after_drop_sees_everything() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::RwLock;
 
 use super::codec;
+use super::tail::Tail;
 use crate::embedded::storage_error;
 use crate::log::{Offset, TopicPartition, TopicSpec};
 use crate::{Error, Result};
@@ -21,6 +22,8 @@ pub(super) struct TopicState {
     /// The next offset of each partition. Only the writer advances it, after the records
     /// below it are durable, so a reader that sees a high watermark can read up to it.
     highs: Vec<AtomicU64>,
+    /// Each partition's newest records, for readers at the tail.
+    tails: Vec<Tail>,
 }
 
 impl TopicState {
@@ -45,6 +48,11 @@ impl TopicState {
         if let Some(slot) = self.highs.get(partition as usize) {
             slot.store(high, Ordering::Release);
         }
+    }
+
+    /// The in-memory tail of a partition.
+    pub(super) fn tail(&self, partition: u32) -> Option<&Tail> {
+        self.tails.get(partition as usize)
     }
 
     pub(super) fn check_partition(&self, partition: u32) -> Result<()> {
@@ -92,7 +100,8 @@ impl Topics {
                 };
                 highs.push(AtomicU64::new(high));
             }
-            by_name.insert(name, Arc::new(TopicState { id, spec, highs }));
+            let tails = (0..spec.partitions).map(|_| Tail::default()).collect();
+            by_name.insert(name, Arc::new(TopicState { id, spec, highs, tails }));
         }
         Ok(Self { by_name: RwLock::new(by_name) })
     }
@@ -113,7 +122,8 @@ impl Topics {
     /// Registers a topic whose declaration is already durable; it starts empty.
     pub(super) fn insert(&self, id: u32, spec: TopicSpec) {
         let highs = (0..spec.partitions).map(|_| AtomicU64::new(0)).collect();
-        let topic = Arc::new(TopicState { id, spec, highs });
+        let tails = (0..spec.partitions).map(|_| Tail::default()).collect();
+        let topic = Arc::new(TopicState { id, spec, highs, tails });
         self.by_name.write().insert(topic.spec.name.clone(), topic);
     }
 

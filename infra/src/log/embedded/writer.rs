@@ -2,10 +2,10 @@
 //!
 //! Every change to the log goes through one thread. It takes the first waiting request, then
 //! everything else already queued (up to a bound), writes all of it as one fjall batch, fsyncs
-//! the journal once, publishes the new high watermarks and only then answers each caller. So
-//! an acknowledged append is always durable, and a hundred concurrent single-record appends
-//! cost one fsync rather than a hundred: throughput grows with the number of writers instead
-//! of collapsing. A failed commit fails every request in its group and advances nothing.
+//! the journal once, hands the records to each partition's in-memory tail, publishes the new
+//! high watermarks and only then answers each caller. So an acknowledged append is always
+//! durable, and a hundred concurrent single-record appends cost one fsync rather than a
+//! hundred: throughput grows with the number of writers instead of collapsing. A failed commit fails every request in its group and advances nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -119,13 +119,24 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
 /// Where a caller waits for its positions.
 type AppendReply = oneshot::Sender<Result<Vec<Position>>>;
 
+/// What a group appends to one partition.
+struct PartitionWrite {
+    topic: Arc<TopicState>,
+    /// The offset of the group's first record in the partition.
+    first: Offset,
+    /// The offset its next record gets.
+    next: Offset,
+    /// The records' bytes, for the partition's in-memory tail once they are durable.
+    records: Vec<fjall::Slice>,
+}
+
 /// Requests gathered into one commit.
 #[derive(Default)]
 struct Group {
     /// The engine batch, filled as requests arrive (created with the first of them).
     batch: Option<fjall::OwnedWriteBatch>,
-    /// The next offset of every partition this group writes to, with its topic.
-    next_offsets: HashMap<(u32, u32), (Arc<TopicState>, Offset)>,
+    /// Every partition this group writes to, by topic id and partition.
+    partitions: HashMap<(u32, u32), PartitionWrite>,
     replies: Vec<(AppendReply, Vec<Position>)>,
     records: usize,
 }
@@ -150,14 +161,21 @@ impl Group {
             .get_or_insert_with(|| parts.db.batch().durability(Some(fjall::PersistMode::SyncAll)));
         let mut positions = Vec::with_capacity(records.len());
         for record in records {
-            let (_, next) =
-                self.next_offsets.entry((record.topic.id, record.partition)).or_insert_with(|| {
+            let write =
+                self.partitions.entry((record.topic.id, record.partition)).or_insert_with(|| {
                     let high = record.topic.high(record.partition).unwrap_or_default();
-                    (record.topic.clone(), high)
+                    PartitionWrite {
+                        topic: record.topic.clone(),
+                        first: high,
+                        next: high,
+                        records: Vec::new(),
+                    }
                 });
-            let offset = *next;
-            *next += 1;
+            let offset = write.next;
+            write.next += 1;
             let key = codec::record_key(record.topic.id, record.partition, offset);
+            // A clone shares the bytes: the tail and the memtable hold one buffer.
+            write.records.push(record.bytes.clone());
             batch.insert(&parts.records, &key[..], record.bytes);
             positions.push(Position {
                 topic: record.topic.name().to_owned(),
@@ -176,8 +194,12 @@ impl Group {
         let Some(batch) = self.batch else { return };
         match batch.commit() {
             Ok(()) => {
-                for ((_, partition), (topic, next)) in self.next_offsets {
-                    topic.set_high(partition, next);
+                for ((_, partition), write) in self.partitions {
+                    // Held in the tail before the high watermark shows them to readers.
+                    if let Some(tail) = write.topic.tail(partition) {
+                        tail.extend(write.first, write.records);
+                    }
+                    write.topic.set_high(partition, write.next);
                 }
                 parts.appended.send_modify(|generation| *generation = generation.wrapping_add(1));
                 for (reply, positions) in self.replies {
