@@ -34,7 +34,11 @@ use crate::envelope::now_ms;
 use crate::receipts::Receipts;
 
 /// The snapshot format written now. Readers skip records of formats they do not know, marker
-/// included, so an older release never trusts a marker whose snapshots it could not read.
+/// included, so an older release never trusts a marker written with snapshots it cannot read.
+/// Going back to such a release is still unsafe once the topic has been compacted: compaction
+/// may have dropped an aggregate's older-format snapshot for a newer one the release skips,
+/// while an older-format marker still vouches for it. Upgrades are safe; downgrades across a
+/// format change are not supported.
 pub const FORMAT: u32 = 2;
 
 /// The formats read: 1 differs only in how receipts are written.
