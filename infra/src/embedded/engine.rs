@@ -29,9 +29,16 @@ pub(crate) fn open_database(dir: &Path) -> Result<fjall::Database> {
         .map_err(storage_error)
 }
 
+/// fjall's own level-0 compaction trigger.
+const L0_COMPACTION_TRIGGER: u8 = 4;
+
+/// Opens (or creates) a keyspace with the defaults above.
 pub(crate) fn open_keyspace(db: &fjall::Database, name: &str) -> Result<fjall::Keyspace> {
-    db.keyspace(name, || fjall::KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES))
-        .map_err(storage_error)
+    let tuning = KeyspaceTuning {
+        memtable_bytes: MEMTABLE_BYTES,
+        l0_compaction_trigger: L0_COMPACTION_TRIGGER,
+    };
+    open_keyspace_tuned(db, name, tuning)
 }
 
 /// How a keyspace departs from the defaults above.

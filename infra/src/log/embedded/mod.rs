@@ -132,31 +132,23 @@ impl Shared {
         if from >= to {
             return Ok(Vec::new());
         }
+        let stored = |offset: Offset, value: &[u8]| -> Result<StoredRecord> {
+            Ok(StoredRecord {
+                topic: topic.name().to_owned(),
+                partition,
+                offset,
+                record: codec::decode_record(value)?,
+            })
+        };
         if let Some(held) = topic.tail(partition).and_then(|tail| tail.get(from, to)) {
-            return held
-                .iter()
-                .zip(from..)
-                .map(|(value, offset)| {
-                    Ok(StoredRecord {
-                        topic: topic.name().to_owned(),
-                        partition,
-                        offset,
-                        record: codec::decode_record(value)?,
-                    })
-                })
-                .collect();
+            return held.iter().zip(from..).map(|(value, offset)| stored(offset, value)).collect();
         }
         let first = codec::record_key(topic.id, partition, from);
         let end = codec::record_key(topic.id, partition, to);
         let mut out = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0).min(4096));
         for entry in self.records.range(first..end) {
             let (key, value) = entry.into_inner().map_err(storage_error)?;
-            out.push(StoredRecord {
-                topic: topic.name().to_owned(),
-                partition,
-                offset: codec::offset_of_record_key(&key)?,
-                record: codec::decode_record(&value)?,
-            });
+            out.push(stored(codec::offset_of_record_key(&key)?, &value)?);
         }
         Ok(out)
     }

@@ -27,6 +27,13 @@ pub(super) struct TopicState {
 }
 
 impl TopicState {
+    /// A topic whose partitions' high watermarks are `highs`, with empty in-memory tails.
+    fn new(id: u32, spec: TopicSpec, highs: Vec<Offset>) -> Self {
+        let tails = highs.iter().map(|_| Tail::default()).collect();
+        let highs = highs.into_iter().map(AtomicU64::new).collect();
+        Self { id, spec, highs, tails }
+    }
+
     pub(super) fn name(&self) -> &str {
         &self.spec.name
     }
@@ -98,10 +105,9 @@ impl Topics {
                     }
                     None => 0,
                 };
-                highs.push(AtomicU64::new(high));
+                highs.push(high);
             }
-            let tails = (0..spec.partitions).map(|_| Tail::default()).collect();
-            by_name.insert(name, Arc::new(TopicState { id, spec, highs, tails }));
+            by_name.insert(name, Arc::new(TopicState::new(id, spec, highs)));
         }
         Ok(Self { by_name: RwLock::new(by_name) })
     }
@@ -121,9 +127,8 @@ impl Topics {
 
     /// Registers a topic whose declaration is already durable; it starts empty.
     pub(super) fn insert(&self, id: u32, spec: TopicSpec) {
-        let highs = (0..spec.partitions).map(|_| AtomicU64::new(0)).collect();
-        let tails = (0..spec.partitions).map(|_| Tail::default()).collect();
-        let topic = Arc::new(TopicState { id, spec, highs, tails });
+        let highs = vec![0; spec.partitions as usize];
+        let topic = Arc::new(TopicState::new(id, spec, highs));
         self.by_name.write().insert(topic.spec.name.clone(), topic);
     }
 

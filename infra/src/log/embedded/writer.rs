@@ -5,7 +5,8 @@
 //! the journal once, hands the records to each partition's in-memory tail, publishes the new
 //! high watermarks and only then answers each caller. So an acknowledged append is always
 //! durable, and a hundred concurrent single-record appends cost one fsync rather than a
-//! hundred: throughput grows with the number of writers instead of collapsing. A failed commit fails every request in its group and advances nothing.
+//! hundred: throughput grows with the number of writers instead of collapsing. A failed commit
+//! fails every request in its group and advances nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
