@@ -20,11 +20,17 @@ const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 /// that took a fifth of the CPU of a replay (BENCHMARKS.md, `replay`).
 const WORKER_THREADS: usize = 1;
 
-/// Opens (or creates) the fjall database in `dir`.
-pub(crate) fn open_database(dir: &Path) -> Result<fjall::Database> {
+/// fjall's own bound on the journal files kept on disk: past it, the keyspaces holding the
+/// oldest journal's writes are flushed so that journal can go.
+pub(crate) const DEFAULT_JOURNAL_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Opens (or creates) the fjall database in `dir`, keeping at most about `journal_bytes` of
+/// journal files (fjall starts a new file at 64 MB, so the bound is checked in such steps).
+pub(crate) fn open_database(dir: &Path, journal_bytes: u64) -> Result<fjall::Database> {
     fjall::Database::builder(dir)
         .cache_size(BLOCK_CACHE_BYTES)
         .worker_threads(WORKER_THREADS)
+        .max_journaling_size(journal_bytes)
         .open()
         .map_err(storage_error)
 }
@@ -37,6 +43,7 @@ pub(crate) fn open_keyspace(db: &fjall::Database, name: &str) -> Result<fjall::K
     let tuning = KeyspaceTuning {
         memtable_bytes: MEMTABLE_BYTES,
         l0_compaction_trigger: L0_COMPACTION_TRIGGER,
+        point_reads: true,
     };
     open_keyspace_tuned(db, name, tuning)
 }
@@ -50,6 +57,9 @@ pub(crate) struct KeyspaceTuning {
     /// records it when it creates the keyspace, and a keyspace keeps the value it was
     /// created with.
     pub(crate) l0_compaction_trigger: u8,
+    /// Whether keys are looked up one by one: each table then carries a bloom filter, which
+    /// a keyspace read only by ranges would build on every flush and never consult.
+    pub(crate) point_reads: bool,
 }
 
 /// Opens (or creates) a keyspace tuned as `tuning` says.
@@ -61,9 +71,14 @@ pub(crate) fn open_keyspace_tuned(
     db.keyspace(name, || {
         let compaction =
             fjall::compaction::Leveled::default().with_l0_threshold(tuning.l0_compaction_trigger);
-        fjall::KeyspaceCreateOptions::default()
+        let options = fjall::KeyspaceCreateOptions::default()
             .max_memtable_size(tuning.memtable_bytes)
-            .compaction_strategy(std::sync::Arc::new(compaction))
+            .compaction_strategy(std::sync::Arc::new(compaction));
+        if tuning.point_reads {
+            options
+        } else {
+            options.filter_policy(fjall::config::FilterPolicy::disabled())
+        }
     })
     .map_err(storage_error)
 }

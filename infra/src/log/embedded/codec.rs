@@ -1,5 +1,6 @@
-//! The on-disk layout of the embedded log: keys that sort records by topic, partition and
-//! offset, and the byte encodings of records, topic declarations and committed offsets.
+//! The on-disk layout of the embedded log: the keyspace of each partition's records and their
+//! keys, the mark of that layout, and the byte encodings of records, topic declarations and
+//! committed offsets.
 //!
 //! Every decoder checks lengths and returns [`Error::Storage`] on malformed bytes: a damaged
 //! file must surface as an error, never as a panic.
@@ -9,23 +10,46 @@ use bytes::Bytes;
 use crate::log::{Cleanup, Offset, Record, TopicSpec};
 use crate::{Error, Result};
 
-/// Records: `topic id (u32 BE) | partition (u32 BE) | offset (u64 BE)`, so one partition's
-/// records are one contiguous key range in offset order.
-pub(super) fn record_key(topic_id: u32, partition: u32, offset: Offset) -> [u8; 16] {
-    let mut key = [0u8; 16];
-    key[..4].copy_from_slice(&topic_id.to_be_bytes());
-    key[4..8].copy_from_slice(&partition.to_be_bytes());
-    key[8..].copy_from_slice(&offset.to_be_bytes());
-    key
+/// The keyspace of one partition's records. A keyspace per partition keeps each one's keys
+/// ascending in the order they are written, so every table the engine flushes lies past the
+/// ones before it and is moved into place as it is, never merged and rewritten; a keyspace
+/// shared by partitions written side by side had each new table overlap all the others.
+pub(super) fn partition_keyspace(topic_id: u32, partition: u32) -> String {
+    format!("records:{topic_id}:{partition}")
+}
+
+/// A record's key in its partition's keyspace: its offset (u64 BE), so keys sort by offset.
+pub(super) fn record_key(offset: Offset) -> [u8; 8] {
+    offset.to_be_bytes()
 }
 
 /// The offset stored in a record key.
 pub(super) fn offset_of_record_key(key: &[u8]) -> Result<Offset> {
-    let bytes: [u8; 8] = key
-        .get(8..16)
-        .and_then(|tail| tail.try_into().ok())
-        .ok_or_else(|| corrupt("record key"))?;
+    let bytes: [u8; 8] = key.try_into().map_err(|_| corrupt("record key"))?;
     Ok(u64::from_be_bytes(bytes))
+}
+
+/// The layout this release writes: 2, a keyspace per partition. Layout 1 kept every record in
+/// one `records` keyspace (see `legacy`) and had no mark.
+pub(super) const LAYOUT: u8 = 2;
+
+/// Where the layout's mark is kept: in the declarations keyspace, under a key no topic name
+/// can be (names are printable ASCII).
+pub(super) const LAYOUT_KEY: &[u8] = b"\0layout";
+
+/// The mark: nine bytes a layout-1 release decodes as a topic declaration and rejects (its
+/// cleanup byte is unknown), so such a release refuses this log with an error instead of
+/// seeing every partition empty and writing from offset 0 again; then the layout number.
+pub(super) fn encode_layout_mark() -> [u8; 10] {
+    [0, 0, 0, 0, 0, 0, 0, 0, 0xff, LAYOUT]
+}
+
+/// The layout number in a stored mark.
+pub(super) fn decode_layout_mark(bytes: &[u8]) -> Result<u8> {
+    match bytes {
+        [0, 0, 0, 0, 0, 0, 0, 0, 0xff, layout] => Ok(*layout),
+        _ => Err(corrupt("layout mark")),
+    }
 }
 
 /// Committed offsets: `len | group | len | topic | partition (u32 BE)`; length prefixes keep
@@ -240,11 +264,27 @@ mod tests {
     }
 
     #[test]
-    fn record_keys_sort_by_topic_partition_offset() -> Result<()> {
-        assert!(record_key(1, 0, u64::MAX) < record_key(1, 1, 0));
-        assert!(record_key(1, 1, 255) < record_key(1, 1, 256));
-        assert_eq!(offset_of_record_key(&record_key(3, 4, 77))?, 77);
+    fn record_keys_sort_by_offset() -> Result<()> {
+        assert!(record_key(255) < record_key(256));
+        assert!(record_key(0) < record_key(u64::MAX));
+        assert_eq!(offset_of_record_key(&record_key(77))?, 77);
         assert!(offset_of_record_key(b"short").is_err());
+        assert!(offset_of_record_key(&[0; 16]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn partition_keyspaces_differ_and_fit_the_engine() {
+        assert_ne!(partition_keyspace(1, 23), partition_keyspace(12, 3));
+        assert!(partition_keyspace(u32::MAX, u32::MAX).len() <= 255);
+    }
+
+    #[test]
+    fn the_layout_mark_round_trips_and_a_layout_1_release_rejects_it() -> Result<()> {
+        assert_eq!(decode_layout_mark(&encode_layout_mark())?, LAYOUT);
+        assert!(decode_layout_mark(b"").is_err());
+        // What a layout-1 release does with every entry of the declarations keyspace.
+        assert!(decode_topic("\0layout", &encode_layout_mark()).is_err());
         Ok(())
     }
 

@@ -3,8 +3,13 @@
 //!
 //! Layout of a log directory: `LOCK` (held while the log is open; a second process fails with
 //! [`Error::Locked`]) and `engine/`, a fjall database (see [`crate::embedded`] for why fjall)
-//! with three keyspaces: `topics` (declarations), `records` (keyed by topic id, partition and
-//! offset) and `committed` (consumer-group offsets).
+//! with the keyspaces `topics` (declarations, and the mark of the layout), one
+//! `records:<topic id>:<partition>` per partition (its records, keyed by offset; see `codec`
+//! for why one per partition) and `committed` (consumer-group offsets). A log of the earlier
+//! single-`records` layout is moved to this one when it is opened (`legacy`). The engine keeps
+//! at most about [`JOURNAL_BYTES`] of journal: past it, partitions that are rarely written
+//! are flushed, which bounds both the memory their memtables hold and the journal a restart
+//! replays.
 //!
 //! Durability: every acknowledged `append` or `commit` has been fsynced (fjall journal,
 //! `PersistMode::SyncAll`) before the call returns, and survives `kill -9` of the process.
@@ -27,6 +32,7 @@
 mod codec;
 mod cursors;
 mod group;
+mod legacy;
 mod reader;
 mod tail;
 mod topics;
@@ -44,6 +50,9 @@ use self::reader::PartitionReader;
 use self::topics::{TopicState, Topics};
 use self::writer::{PreparedRecord, WriteRequest, Writer, WriterParts};
 use crate::embedded::{DirLock, open_database, open_keyspace, storage_error};
+
+/// The journal files the engine keeps before it flushes the partitions holding the oldest.
+const JOURNAL_BYTES: u64 = 128 * 1024 * 1024;
 use crate::log::{
     EventLog, GroupCommit, GroupConsumer, LogCapabilities, LogReader, Offset, OutgoingRecord,
     Position, StoredRecord, TopicPartition, TopicSpec, TopicStatus, Watermarks,
@@ -69,16 +78,16 @@ impl EmbeddedLog {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let lock = DirLock::acquire(dir)?;
-        let db = open_database(&dir.join("engine"))?;
+        let db = open_database(&dir.join("engine"), JOURNAL_BYTES)?;
         let meta = open_keyspace(&db, "topics")?;
-        let records = open_keyspace(&db, "records")?;
         let committed = open_keyspace(&db, "committed")?;
-        let topics = Arc::new(Topics::recover(&meta, &records)?);
+        let declarations = topics::load_declarations(&meta)?;
+        legacy::upgrade(&db, &meta, &declarations)?;
+        let topics = Arc::new(Topics::open(&db, declarations)?);
         let appended = Arc::new(watch::Sender::new(0));
         let writer = Writer::start(WriterParts {
             db: db.clone(),
             meta,
-            records: records.clone(),
             committed: committed.clone(),
             topics: topics.clone(),
             appended: appended.clone(),
@@ -86,7 +95,6 @@ impl EmbeddedLog {
         let shared = Shared {
             writer,
             topics,
-            records,
             committed,
             appended,
             groups: Coordinator::default(),
@@ -104,7 +112,6 @@ impl EmbeddedLog {
 pub(super) struct Shared {
     writer: Writer,
     topics: Arc<Topics>,
-    records: fjall::Keyspace,
     committed: fjall::Keyspace,
     appended: Arc<watch::Sender<u64>>,
     groups: Coordinator,
@@ -143,10 +150,9 @@ impl Shared {
         if let Some(held) = topic.tail(partition).and_then(|tail| tail.get(from, to)) {
             return held.iter().zip(from..).map(|(value, offset)| stored(offset, value)).collect();
         }
-        let first = codec::record_key(topic.id, partition, from);
-        let end = codec::record_key(topic.id, partition, to);
+        let range = codec::record_key(from)..codec::record_key(to);
         let mut out = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0).min(4096));
-        for entry in self.records.range(first..end) {
+        for entry in topic.keyspace(partition)?.range(range) {
             let (key, value) = entry.into_inner().map_err(storage_error)?;
             out.push(stored(codec::offset_of_record_key(&key)?, &value)?);
         }

@@ -1,8 +1,8 @@
 //! The newest records of one partition, kept in memory as the writer committed them, so that
 //! readers following the tail (the command processor, the reply listener, projections, live
-//! subscriptions) get them without a range read of the engine. Such a read merges every table
-//! of the records keyspace whose keys overlap the range, and since one keyspace holds every
-//! partition, that is all of them: it costs more as the log grows, where the tail does not.
+//! subscriptions) get them without a range read of the engine, which for every read of a few
+//! records takes a snapshot of the partition's keyspace and merges its memtables and tables.
+//! (It was added when one keyspace held every partition and such a read merged every table.)
 //!
 //! The records are the same buffers the engine's memtable holds (a clone of a `fjall::Slice`
 //! shares its bytes), so the tail costs memory of its own only once they are flushed, and at

@@ -1,6 +1,7 @@
 //! The in-memory registry of topics: each topic's declaration, its short numeric id used in
-//! record keys, and each partition's high watermark, kept in memory so that watermark checks
-//! (done by every reader on every wake-up) never touch the disk.
+//! keyspace names, each partition's keyspace, and each partition's high watermark, kept in
+//! memory so that watermark checks (done by every reader on every wake-up) never touch the
+//! disk.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,15 +11,29 @@ use parking_lot::RwLock;
 
 use super::codec;
 use super::tail::Tail;
-use crate::embedded::storage_error;
+use crate::embedded::{KeyspaceTuning, open_keyspace_tuned, storage_error};
 use crate::log::{Offset, TopicPartition, TopicSpec};
 use crate::{Error, Result};
 
+/// How a partition's keyspace is tuned. Its tables are only ever read by range, so they carry
+/// no bloom filters. Memtables are small because each partition has one: 4 MiB each keeps a
+/// busy log's memtables to 4 MiB times the partitions being written (the journal bound, see
+/// `EmbeddedLog::open`, flushes idle ones), where the shared keyspace had one of 16 MiB.
+const PARTITION_TUNING: KeyspaceTuning = KeyspaceTuning {
+    memtable_bytes: 4 * 1024 * 1024,
+    l0_compaction_trigger: 4,
+    point_reads: false,
+};
+
+/// A topic's declaration as stored: its id and spec.
+pub(super) type Declaration = (u32, TopicSpec);
+
 /// One topic as the log holds it.
-#[derive(Debug)]
 pub(super) struct TopicState {
     pub(super) id: u32,
     pub(super) spec: TopicSpec,
+    /// Each partition's records, keyed by offset.
+    keyspaces: Vec<fjall::Keyspace>,
     /// The next offset of each partition. Only the writer advances it, after the records
     /// below it are durable, so a reader that sees a high watermark can read up to it.
     highs: Vec<AtomicU64>,
@@ -26,12 +41,38 @@ pub(super) struct TopicState {
     tails: Vec<Tail>,
 }
 
+impl std::fmt::Debug for TopicState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicState")
+            .field("id", &self.id)
+            .field("spec", &self.spec)
+            .field("highs", &self.highs)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TopicState {
-    /// A topic whose partitions' high watermarks are `highs`, with empty in-memory tails.
-    fn new(id: u32, spec: TopicSpec, highs: Vec<Offset>) -> Self {
+    /// Opens (or creates) the keyspaces of a declared topic's partitions and recovers each
+    /// one's high watermark from its last key; the in-memory tails start empty.
+    pub(super) fn open(db: &fjall::Database, (id, spec): Declaration) -> Result<Self> {
+        let keyspaces = (0..spec.partitions)
+            .map(|partition| open_partition(db, id, partition))
+            .collect::<Result<Vec<_>>>()?;
+        let highs = keyspaces
+            .iter()
+            .map(|keyspace| {
+                let high = match keyspace.last_key_value() {
+                    Some(entry) => {
+                        let key = entry.key().map_err(storage_error)?;
+                        codec::offset_of_record_key(&key)?.saturating_add(1)
+                    }
+                    None => 0,
+                };
+                Ok(AtomicU64::new(high))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let tails = highs.iter().map(|_| Tail::default()).collect();
-        let highs = highs.into_iter().map(AtomicU64::new).collect();
-        Self { id, spec, highs, tails }
+        Ok(Self { id, spec, keyspaces, highs, tails })
     }
 
     pub(super) fn name(&self) -> &str {
@@ -55,6 +96,11 @@ impl TopicState {
         if let Some(slot) = self.highs.get(partition as usize) {
             slot.store(high, Ordering::Release);
         }
+    }
+
+    /// The keyspace of a partition's records, or `UnknownPartition`.
+    pub(super) fn keyspace(&self, partition: u32) -> Result<&fjall::Keyspace> {
+        self.keyspaces.get(partition as usize).ok_or_else(|| self.unknown_partition(partition))
     }
 
     /// The in-memory tail of a partition.
@@ -86,28 +132,12 @@ pub(super) struct Topics {
 }
 
 impl Topics {
-    /// Loads the declarations and recovers each partition's high watermark from its last key.
-    pub(super) fn recover(meta: &fjall::Keyspace, records: &fjall::Keyspace) -> Result<Self> {
+    /// Opens every declared topic (see [`TopicState::open`]).
+    pub(super) fn open(db: &fjall::Database, declarations: Vec<Declaration>) -> Result<Self> {
         let mut by_name = HashMap::new();
-        for entry in meta.iter() {
-            let (name, value) = entry.into_inner().map_err(storage_error)?;
-            let name = String::from_utf8(name.to_vec())
-                .map_err(|_| Error::Storage("corrupt topic name in the embedded log".into()))?;
-            let (id, spec) = codec::decode_topic(&name, &value)?;
-            let mut highs = Vec::with_capacity(spec.partitions as usize);
-            for partition in 0..spec.partitions {
-                let first = codec::record_key(id, partition, 0);
-                let last = codec::record_key(id, partition, Offset::MAX);
-                let high = match records.range(first..=last).next_back() {
-                    Some(entry) => {
-                        let key = entry.key().map_err(storage_error)?;
-                        codec::offset_of_record_key(&key)?.saturating_add(1)
-                    }
-                    None => 0,
-                };
-                highs.push(high);
-            }
-            by_name.insert(name, Arc::new(TopicState::new(id, spec, highs)));
+        for declaration in declarations {
+            let topic = TopicState::open(db, declaration)?;
+            by_name.insert(topic.spec.name.clone(), Arc::new(topic));
         }
         Ok(Self { by_name: RwLock::new(by_name) })
     }
@@ -125,11 +155,9 @@ impl Topics {
         self.by_name.read().values().map(|topic| topic.id.saturating_add(1)).max().unwrap_or(0)
     }
 
-    /// Registers a topic whose declaration is already durable; it starts empty.
-    pub(super) fn insert(&self, id: u32, spec: TopicSpec) {
-        let highs = vec![0; spec.partitions as usize];
-        let topic = Arc::new(TopicState::new(id, spec, highs));
-        self.by_name.write().insert(topic.spec.name.clone(), topic);
+    /// Registers a topic whose declaration is durable.
+    pub(super) fn insert(&self, topic: TopicState) {
+        self.by_name.write().insert(topic.spec.name.clone(), Arc::new(topic));
     }
 
     pub(super) fn specs(&self) -> Vec<TopicSpec> {
@@ -145,6 +173,31 @@ impl Topics {
         topic.check_partition(tp.partition)?;
         Ok(topic)
     }
+}
+
+/// Opens (or creates) the keyspace of a partition's records.
+pub(super) fn open_partition(
+    db: &fjall::Database,
+    topic_id: u32,
+    partition: u32,
+) -> Result<fjall::Keyspace> {
+    open_keyspace_tuned(db, &codec::partition_keyspace(topic_id, partition), PARTITION_TUNING)
+}
+
+/// The stored topic declarations, in the order of their names. The layout mark kept among
+/// them is passed over.
+pub(super) fn load_declarations(meta: &fjall::Keyspace) -> Result<Vec<Declaration>> {
+    let mut declarations = Vec::new();
+    for entry in meta.iter() {
+        let (name, value) = entry.into_inner().map_err(storage_error)?;
+        if &*name == codec::LAYOUT_KEY {
+            continue;
+        }
+        let name = String::from_utf8(name.to_vec())
+            .map_err(|_| Error::Storage("corrupt topic name in the embedded log".into()))?;
+        declarations.push(codec::decode_topic(&name, &value)?);
+    }
+    Ok(declarations)
 }
 
 /// Kafka's rules for topic names, so every embedded topic can also exist on Kafka.

@@ -52,7 +52,6 @@ pub(super) enum WriteRequest {
 pub(super) struct WriterParts {
     pub(super) db: fjall::Database,
     pub(super) meta: fjall::Keyspace,
-    pub(super) records: fjall::Keyspace,
     pub(super) committed: fjall::Keyspace,
     pub(super) topics: Arc<Topics>,
     /// Bumped after every durable commit; readers wait on it.
@@ -152,7 +151,7 @@ impl Group {
     ) {
         // Checked before anything is added, so a request is taken whole or not at all.
         if let Some(error) =
-            records.iter().find_map(|record| record.topic.check_partition(record.partition).err())
+            records.iter().find_map(|record| record.topic.keyspace(record.partition).err())
         {
             let _ = reply.send(Err(error));
             return;
@@ -174,10 +173,12 @@ impl Group {
                 });
             let offset = write.next;
             write.next += 1;
-            let key = codec::record_key(record.topic.id, record.partition, offset);
             // A clone shares the bytes: the tail and the memtable hold one buffer.
             write.records.push(record.bytes.clone());
-            batch.insert(&parts.records, &key[..], record.bytes);
+            // Every partition was checked above; the `if` only spares a panic path.
+            if let Ok(keyspace) = record.topic.keyspace(record.partition) {
+                batch.insert(keyspace, &codec::record_key(offset)[..], record.bytes);
+            }
             positions.push(Position {
                 topic: record.topic.name().to_owned(),
                 partition: record.partition,
@@ -223,9 +224,12 @@ fn ensure_topic(parts: &WriterParts, spec: TopicSpec) -> Result<TopicStatus> {
         return Ok(TopicStatus::Existing { actual: existing.spec.clone() });
     }
     let id = parts.topics.next_id();
+    // The partitions' keyspaces first: a crash between the two leaves empty keyspaces of an
+    // undeclared id, which the next declaration with that id takes over as they are.
+    let topic = TopicState::open(&parts.db, (id, spec.clone()))?;
     let mut batch = parts.db.batch().durability(Some(fjall::PersistMode::SyncAll));
     batch.insert(&parts.meta, spec.name.as_bytes(), codec::encode_topic(id, &spec));
     batch.commit().map_err(storage_error)?;
-    parts.topics.insert(id, spec);
+    parts.topics.insert(topic);
     Ok(TopicStatus::Created)
 }

@@ -80,7 +80,10 @@ mod tests {
 
     /// Writes a store the way format 1 did: table names in `tables`, rows in `rows`.
     fn write_format_1_store(dir: &std::path::Path) -> Result<()> {
-        let db = crate::embedded::open_database(&dir.join("engine"))?;
+        let db = crate::embedded::open_database(
+            &dir.join("engine"),
+            crate::embedded::DEFAULT_JOURNAL_BYTES,
+        )?;
         let tables = open_keyspace(&db, "tables")?;
         let rows = open_keyspace(&db, LEGACY_ROWS)?;
         let mut batch = db.batch().durability(Some(fjall::PersistMode::SyncAll));
@@ -120,7 +123,10 @@ mod tests {
         write_format_1_store(dir.path())?;
         {
             // The copy made, the old keyspace not yet deleted: as if the process died there.
-            let db = crate::embedded::open_database(&dir.path().join("engine"))?;
+            let db = crate::embedded::open_database(
+                &dir.path().join("engine"),
+                crate::embedded::DEFAULT_JOURNAL_BYTES,
+            )?;
             let tables_keyspace = open_keyspace(&db, "tables")?;
             let legacy = open_keyspace(&db, LEGACY_ROWS)?;
             copy_rows(&db, &legacy, &tables_keyspace, &mut Tables::new())?;

@@ -25,7 +25,8 @@ use parking_lot::RwLock;
 
 use self::writer::{Entry, StoreParts, StoreRequest, StoreWriter};
 use crate::embedded::{
-    DirLock, KeyspaceTuning, open_database, open_keyspace, open_keyspace_tuned, storage_error,
+    DEFAULT_JOURNAL_BYTES, DirLock, KeyspaceTuning, open_database, open_keyspace,
+    open_keyspace_tuned, storage_error,
 };
 use crate::store::{
     Checkpoint, ReadStore, RowKey, ScanPage, StoreCapabilities, WriteBatch, WriteOp,
@@ -56,7 +57,7 @@ pub(super) type Tables = HashMap<String, fjall::Keyspace>;
 /// often took about a tenth off a rebuild's CPU (nine interleaved pairs: 4.5–5.6 s against
 /// 4.8–6.3 s). Point reads check up to twice as many level-0 tables' filters.
 const TABLE_TUNING: KeyspaceTuning =
-    KeyspaceTuning { memtable_bytes: 8 * 1024 * 1024, l0_compaction_trigger: 8 };
+    KeyspaceTuning { memtable_bytes: 8 * 1024 * 1024, l0_compaction_trigger: 8, point_reads: true };
 
 /// Opens (or creates) the keyspace of a table's rows.
 pub(super) fn open_table(db: &fjall::Database, table: &str) -> Result<fjall::Keyspace> {
@@ -74,7 +75,7 @@ impl EmbeddedStore {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let lock = DirLock::acquire(dir)?;
-        let db = open_database(&dir.join("engine"))?;
+        let db = open_database(&dir.join("engine"), DEFAULT_JOURNAL_BYTES)?;
         let tables_keyspace = open_keyspace(&db, "tables")?;
         let checkpoints = open_keyspace(&db, "checkpoints")?;
         let mut tables = Tables::new();
