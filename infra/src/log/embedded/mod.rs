@@ -50,15 +50,15 @@ use self::reader::PartitionReader;
 use self::topics::{TopicState, Topics};
 use self::writer::{PreparedRecord, WriteRequest, Writer, WriterParts};
 use crate::embedded::{DirLock, open_database, open_keyspace, storage_error};
-
-/// The journal files the engine keeps before it flushes the partitions holding the oldest.
-const JOURNAL_BYTES: u64 = 128 * 1024 * 1024;
 use crate::log::{
     EventLog, GroupCommit, GroupConsumer, LogCapabilities, LogReader, Offset, OutgoingRecord,
     Position, StoredRecord, TopicPartition, TopicSpec, TopicStatus, Watermarks,
 };
 use crate::partitioner::Partitioner;
 use crate::{Error, Result};
+
+/// The journal files the engine keeps before it flushes the partitions holding the oldest.
+const JOURNAL_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The embedded log. Cheap to share behind an `Arc`; the files stay open (and locked) until
 /// the log and every reader and group member made from it are dropped.

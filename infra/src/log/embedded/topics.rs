@@ -16,13 +16,16 @@ use crate::log::{Offset, TopicPartition, TopicSpec};
 use crate::{Error, Result};
 
 /// How a partition's keyspace is tuned. Its tables are only ever read by range, so they carry
-/// no bloom filters. Memtables are small because each partition has one (see
-/// [`memtable_bytes`]); the shared keyspace had one of 16 MiB.
-const PARTITION_TUNING: KeyspaceTuning = KeyspaceTuning {
-    memtable_bytes: 4 * 1024 * 1024,
-    l0_compaction_trigger: 4,
-    point_reads: false,
-};
+/// no bloom filters. Its memtable is small, since each partition has one (see
+/// [`memtable_bytes`]). Its tables never overlap, so fjall moves each into place as it is
+/// flushed and the compaction trigger hardly matters; fjall's default it is.
+fn partition_tuning(topic_id: u32, partition: u32) -> KeyspaceTuning {
+    KeyspaceTuning {
+        memtable_bytes: memtable_bytes(topic_id, partition),
+        l0_compaction_trigger: 4,
+        point_reads: false,
+    }
+}
 
 /// The memtable size of a partition: 2 to 6 MiB, 4 on average, so a busy log's memtables hold
 /// about 4 MiB times the partitions being written (the journal bound, see `EmbeddedLog::open`,
@@ -192,9 +195,8 @@ pub(super) fn open_partition(
     topic_id: u32,
     partition: u32,
 ) -> Result<fjall::Keyspace> {
-    let tuning =
-        KeyspaceTuning { memtable_bytes: memtable_bytes(topic_id, partition), ..PARTITION_TUNING };
-    open_keyspace_tuned(db, &codec::partition_keyspace(topic_id, partition), tuning)
+    let name = codec::partition_keyspace(topic_id, partition);
+    open_keyspace_tuned(db, &name, partition_tuning(topic_id, partition))
 }
 
 /// The stored topic declarations, in the order of their names. The layout mark kept among
