@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::latency::LatencyRecorder;
-use crate::progress::Progress;
+use crate::progress::{LatencyWindow, Progress};
 use crate::schedule::OpenLoopSchedule;
 
 /// How a run sends its operations.
@@ -42,7 +42,8 @@ where
     F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
-    let progress = Progress::start(label, None);
+    let window = LatencyWindow::default();
+    let progress = Progress::with_latency(label, window.clone());
     let failed = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + load.duration;
@@ -50,6 +51,7 @@ where
     let mut clients = Vec::with_capacity(load.clients);
     for client in 0..load.clients {
         let (counter, failed, operation) = (progress.counter(), failed.clone(), operation.clone());
+        let window = window.clone();
         let stride = load.clients as u64;
         clients.push(tokio::spawn(async move {
             let mut latency = LatencyRecorder::new();
@@ -72,7 +74,9 @@ where
                 };
                 let result = operation(client, sequence).await;
                 sequence += 1;
-                latency.record(due.elapsed());
+                let took = due.elapsed();
+                latency.record(took);
+                window.record(took);
                 match result {
                     Ok(()) => counter.fetch_add(1, Ordering::Relaxed),
                     Err(error) => {
