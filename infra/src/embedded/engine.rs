@@ -36,7 +36,7 @@ pub(crate) fn open_database(dir: &Path, journal_bytes: u64) -> Result<fjall::Dat
 }
 
 /// fjall's own level-0 compaction trigger.
-const L0_COMPACTION_TRIGGER: u8 = 4;
+pub(crate) const L0_COMPACTION_TRIGGER: u8 = 4;
 
 /// Opens (or creates) a keyspace with the defaults above.
 pub(crate) fn open_keyspace(db: &fjall::Database, name: &str) -> Result<fjall::Keyspace> {

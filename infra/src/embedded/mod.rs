@@ -32,7 +32,7 @@ mod engine;
 mod lock;
 
 pub(crate) use engine::{
-    DEFAULT_JOURNAL_BYTES, KeyspaceTuning, open_database, open_keyspace, open_keyspace_tuned,
-    storage_error,
+    DEFAULT_JOURNAL_BYTES, KeyspaceTuning, L0_COMPACTION_TRIGGER, open_database, open_keyspace,
+    open_keyspace_tuned, storage_error,
 };
 pub(crate) use lock::DirLock;

@@ -11,7 +11,7 @@ use parking_lot::RwLock;
 
 use super::codec;
 use super::tail::Tail;
-use crate::embedded::{KeyspaceTuning, open_keyspace_tuned, storage_error};
+use crate::embedded::{KeyspaceTuning, L0_COMPACTION_TRIGGER, open_keyspace_tuned, storage_error};
 use crate::log::{Offset, TopicPartition, TopicSpec};
 use crate::{Error, Result};
 
@@ -22,7 +22,7 @@ use crate::{Error, Result};
 fn partition_tuning(topic_id: u32, partition: u32) -> KeyspaceTuning {
     KeyspaceTuning {
         memtable_bytes: memtable_bytes(topic_id, partition),
-        l0_compaction_trigger: 4,
+        l0_compaction_trigger: L0_COMPACTION_TRIGGER,
         point_reads: false,
     }
 }
@@ -123,11 +123,7 @@ impl TopicState {
     }
 
     pub(super) fn check_partition(&self, partition: u32) -> Result<()> {
-        if partition < self.spec.partitions {
-            Ok(())
-        } else {
-            Err(self.unknown_partition(partition))
-        }
+        self.keyspace(partition).map(|_| ())
     }
 
     fn unknown_partition(&self, partition: u32) -> Error {

@@ -149,18 +149,24 @@ impl Group {
         commits: Vec<(Vec<u8>, Offset)>,
         reply: AppendReply,
     ) {
-        // Checked before anything is added, so a request is taken whole or not at all.
-        if let Some(error) =
-            records.iter().find_map(|record| record.topic.keyspace(record.partition).err())
+        // Every partition's keyspace is found before anything is added, so a request is taken
+        // whole or not at all.
+        let keyspaces = match records
+            .iter()
+            .map(|record| record.topic.keyspace(record.partition))
+            .collect::<Result<Vec<_>>>()
         {
-            let _ = reply.send(Err(error));
-            return;
-        }
+            Ok(keyspaces) => keyspaces,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
         let batch = self
             .batch
             .get_or_insert_with(|| parts.db.batch().durability(Some(fjall::PersistMode::SyncAll)));
         let mut positions = Vec::with_capacity(records.len());
-        for record in records {
+        for (record, keyspace) in records.iter().zip(keyspaces) {
             let write =
                 self.partitions.entry((record.topic.id, record.partition)).or_insert_with(|| {
                     let high = record.topic.high(record.partition).unwrap_or_default();
@@ -175,10 +181,7 @@ impl Group {
             write.next += 1;
             // A clone shares the bytes: the tail and the memtable hold one buffer.
             write.records.push(record.bytes.clone());
-            // Every partition was checked above; the `if` only spares a panic path.
-            if let Ok(keyspace) = record.topic.keyspace(record.partition) {
-                batch.insert(keyspace, &codec::record_key(offset)[..], record.bytes);
-            }
+            batch.insert(keyspace, &codec::record_key(offset)[..], record.bytes.clone());
             positions.push(Position {
                 topic: record.topic.name().to_owned(),
                 partition: record.partition,
