@@ -86,7 +86,11 @@ pub trait ReadStore: Send + Sync + fmt::Debug + 'static {
         limit: usize,
     ) -> Result<ScanPage>;
 
-    /// Applies the batch atomically and durably.
+    /// Applies the batch atomically: its rows and checkpoints are visible together or not at
+    /// all, after a crash too. Once it returns the batch survives the process ending; a backend
+    /// may fsync on an interval (the embedded store, ScyllaDB's periodic commit log), so a power
+    /// loss can take its last writes, rows and checkpoints together, which the projections then
+    /// apply again from the log.
     async fn write(&self, batch: WriteBatch) -> Result<()>;
 
     /// Every checkpoint a projection has recorded.

@@ -6,9 +6,11 @@
 //! layout) and `checkpoints` (projection progress). A store of the earlier single-`rows`
 //! layout is moved to this one when it is opened (`legacy`).
 //!
-//! Durability: `write`, `ensure_table` and `truncate` return once fsynced; a batch's rows and
-//! checkpoints are one engine batch, so after a crash either all are visible or none.
-//! Concurrent writes share fsyncs through the writer's group commit.
+//! Durability: a batch's rows and checkpoints are one engine batch, so after a crash either all
+//! are visible or none. `write` returns once its batch survives the process being killed; the
+//! journal is fsynced at least once a second while writes come and when the store closes, so a
+//! power loss can take the last moments of writes, which the projections apply again from their
+//! checkpoints (see `writer`). `ensure_table` and `truncate` return once fsynced.
 
 mod keys;
 mod legacy;
@@ -113,7 +115,10 @@ impl EmbeddedStore {
 impl ReadStore for EmbeddedStore {
     fn capabilities(&self) -> StoreCapabilities {
         StoreCapabilities {
-            description: format!("embedded store at {} (fjall, fsync per group commit)", self.dir),
+            description: format!(
+                "embedded store at {} (fjall, fsync at least once a second)",
+                self.dir
+            ),
             shared: false,
         }
     }
