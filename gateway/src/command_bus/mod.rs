@@ -113,7 +113,9 @@ impl CommandBus {
             correlation_id: correlation_id.as_deref(),
         };
         let record = command_record(&self.shared.topics.commands(), &command, &envelope, now_ms());
-        self.shared.log.append(vec![record], None).await?;
+        // The processor answers with a durable append of events and reply, which makes the
+        // command durable too; until then no one outside the log acts on it.
+        self.shared.log.append_without_sync(vec![record]).await?;
         tracing::debug!(%command_id, command = command.command_type(), "command sent");
 
         match tokio::time::timeout(self.reply_timeout, waiter.reply()).await {

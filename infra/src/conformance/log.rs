@@ -153,6 +153,33 @@ pub async fn multi_topic_append_with_group_commit(log: Arc<dyn EventLog>) -> Res
     Ok(())
 }
 
+/// Appends without their own sync take the same offsets as any append, in order with them, and
+/// are read at once; a durable append after them keeps them.
+pub async fn appends_without_sync_are_ordered_with_the_rest(log: Arc<dyn EventLog>) -> Result<()> {
+    let topic = fresh_topic(log.as_ref(), 2).await?;
+    let tp = TopicPartition::new(topic.clone(), 1);
+    let mut written = Vec::new();
+    for i in 0..6u64 {
+        let value = format!("v{i}");
+        let one = vec![record(&topic, Some(1), Some("k"), &value)];
+        let positions = if i % 2 == 0 {
+            log.append_without_sync(one).await?
+        } else {
+            log.append(one, None).await?
+        };
+        assert_eq!((positions[0].partition, positions[0].offset), (1, i));
+        written.push(Some(Bytes::from(value)));
+    }
+    let batch: Vec<_> = (0..3).map(|i| record(&topic, Some(1), None, &i.to_string())).collect();
+    let positions = log.append_without_sync(batch).await?;
+    let offsets: Vec<u64> = positions.iter().map(|p| p.offset).collect();
+    assert_eq!(offsets, vec![6, 7, 8], "a batch stays whole and in order");
+    let values: Vec<_> = log.read(&tp, 0, 6).await?.into_iter().map(|r| r.record.value).collect();
+    assert_eq!(values, written);
+    assert_eq!(log.watermarks(&tp).await?.high, 9);
+    Ok(())
+}
+
 pub async fn read_from_the_middle(log: Arc<dyn EventLog>) -> Result<()> {
     let topic = fresh_topic(log.as_ref(), 1).await?;
     let batch: Vec<_> = (0..10).map(|i| record(&topic, Some(0), None, &i.to_string())).collect();

@@ -65,6 +65,7 @@ macro_rules! log_conformance {
                 keys_go_to_their_murmur2_partition,
                 batch_append_is_atomic_and_in_order,
                 multi_topic_append_with_group_commit,
+                appends_without_sync_are_ordered_with_the_rest,
                 read_from_the_middle,
                 watermarks_follow_appends,
                 reader_wakes_on_append,

@@ -29,10 +29,12 @@
 //! compression would only cost CPU on two cores.
 
 mod engine;
+mod fsyncs;
 mod lock;
 
 pub(crate) use engine::{
     DEFAULT_JOURNAL_BYTES, KeyspaceTuning, L0_COMPACTION_TRIGGER, open_database, open_keyspace,
     open_keyspace_tuned, storage_error,
 };
+pub(crate) use fsyncs::Fsyncs;
 pub(crate) use lock::DirLock;

@@ -172,6 +172,20 @@ pub trait EventLog: Send + Sync + fmt::Debug + 'static {
         commit: Option<GroupCommit>,
     ) -> Result<Vec<Position>>;
 
+    /// Appends records without waiting for them to be durable on their own: they become
+    /// durable with the next durable append to this log, which cannot outlive them (the
+    /// embedded log writes one journal in order, and an fsync covers all of it). Readers see
+    /// them at once; if the machine fails (not only the process) before that next durable
+    /// append, they are lost together with everything appended after them.
+    ///
+    /// Only for records whose every effect is a later durable append to this same log — the
+    /// commands, which the processor answers with a durable append of their events and reply,
+    /// so a command costs one fsync rather than two. A caller must not act on the returned
+    /// positions outside the log. The default is an ordinary `append`, as on Kafka.
+    async fn append_without_sync(&self, records: Vec<OutgoingRecord>) -> Result<Vec<Position>> {
+        self.append(records, None).await
+    }
+
     /// Reads up to `max_records` records of a partition starting at `from`, without waiting.
     async fn read(
         &self,

@@ -13,7 +13,9 @@
 //!
 //! Durability: every acknowledged `append` or `commit` has been fsynced (fjall journal,
 //! `PersistMode::SyncAll`) before the call returns, and survives `kill -9` of the process.
-//! Concurrent callers share fsyncs through the writer's group commit (see `writer`).
+//! Concurrent callers share fsyncs through the writer's group commit (see `writer`). An
+//! `append_without_sync` is handed to the operating system (it survives `kill -9` too) and
+//! fsynced with the next durable append, at the latest a second later or when the log closes.
 //! Measured with `cargo run --release -p nagare-infra --example log_throughput` (100-byte
 //! records; 2 cores shared with other builds, so figures vary by up to ±40% between runs):
 //! one writer appending single records ~5,000 records/s (one fsync each); 64 such writers
@@ -48,7 +50,7 @@ use tokio::sync::{oneshot, watch};
 use self::group::{Coordinator, GroupMember};
 use self::reader::PartitionReader;
 use self::topics::{TopicState, Topics};
-use self::writer::{PreparedRecord, WriteRequest, Writer, WriterParts};
+use self::writer::{Durability, PreparedRecord, WriteRequest, Writer, WriterParts};
 use crate::embedded::{DirLock, open_database, open_keyspace, storage_error};
 use crate::log::{
     EventLog, GroupCommit, GroupConsumer, LogCapabilities, LogReader, Offset, OutgoingRecord,
@@ -171,6 +173,7 @@ impl Shared {
         &self,
         records: Vec<OutgoingRecord>,
         commit: Option<GroupCommit>,
+        sync: Durability,
     ) -> Result<Vec<Position>> {
         let mut prepared = Vec::with_capacity(records.len());
         for outgoing in records {
@@ -202,7 +205,9 @@ impl Shared {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        self.writer.submit(WriteRequest::Append { records: prepared, commits, reply }).await?;
+        self.writer
+            .submit(WriteRequest::Append { records: prepared, commits, sync, reply })
+            .await?;
         answer.await.map_err(|_| Error::Closed)?
     }
 }
@@ -247,7 +252,11 @@ impl EventLog for EmbeddedLog {
         records: Vec<OutgoingRecord>,
         commit: Option<GroupCommit>,
     ) -> Result<Vec<Position>> {
-        self.shared.append(records, commit).await
+        self.shared.append(records, commit, Durability::Fsynced).await
+    }
+
+    async fn append_without_sync(&self, records: Vec<OutgoingRecord>) -> Result<Vec<Position>> {
+        self.shared.append(records, None, Durability::WithNextFsync).await
     }
 
     async fn read(
@@ -276,7 +285,7 @@ impl EventLog for EmbeddedLog {
     }
 
     async fn commit(&self, commit: GroupCommit) -> Result<()> {
-        self.shared.append(Vec::new(), Some(commit)).await.map(|_| ())
+        self.shared.append(Vec::new(), Some(commit), Durability::Fsynced).await.map(|_| ())
     }
 
     async fn reader(&self, start: Vec<(TopicPartition, Offset)>) -> Result<Box<dyn LogReader>> {

@@ -7,6 +7,12 @@
 //! durable, and a hundred concurrent single-record appends cost one fsync rather than a
 //! hundred: throughput grows with the number of writers instead of collapsing. A failed commit
 //! fails every request in its group and advances nothing.
+//!
+//! A request may leave its fsync to the next one ([`Durability::WithNextFsync`]): a group made
+//! only of such requests is handed to the operating system and not fsynced, unless the last
+//! fsync is a second old; the writer fsyncs what is left when it stops ([`Fsyncs`]). Every
+//! fsync covers the whole journal, earlier groups included, so no durable record follows one
+//! that is not.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::codec;
 use super::topics::{TopicState, Topics};
-use crate::embedded::storage_error;
+use crate::embedded::{Fsyncs, storage_error};
 use crate::log::{Offset, Position, TopicSpec, TopicStatus};
 use crate::{Error, Result};
 
@@ -24,6 +30,15 @@ use crate::{Error, Result};
 const MAX_GROUP_RECORDS: usize = 100_000;
 /// How many requests may wait for the writer before callers are held back.
 const QUEUE_DEPTH: usize = 4096;
+
+/// When an append is made durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Fsynced before the caller is answered.
+    Fsynced,
+    /// Fsynced with the next group that is (see the module docs).
+    WithNextFsync,
+}
 
 /// A record ready to be written: its partition is chosen and its bytes are encoded (already in
 /// the engine's buffer type) by the caller, so that work runs in parallel outside the writer.
@@ -40,6 +55,7 @@ pub(super) enum WriteRequest {
         records: Vec<PreparedRecord>,
         /// Encoded committed-offset keys and the offsets to store under them.
         commits: Vec<(Vec<u8>, Offset)>,
+        sync: Durability,
         reply: oneshot::Sender<Result<Vec<Position>>>,
     },
     EnsureTopic {
@@ -94,26 +110,30 @@ impl Drop for Writer {
 }
 
 fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
+    let mut fsyncs = Fsyncs::new();
     while let Some(first) = requests.blocking_recv() {
         let mut group = Group::default();
         let mut next = Some(first);
         while let Some(request) = next.take() {
             match request {
-                WriteRequest::Append { records, commits, reply } => {
-                    group.add(&parts, records, commits, reply);
+                WriteRequest::Append { records, commits, sync, reply } => {
+                    group.add(&parts, records, commits, sync, reply);
                 }
                 WriteRequest::EnsureTopic { spec, reply } => {
-                    // Topic changes are rare: commit what is pending, then apply it alone.
-                    std::mem::take(&mut group).commit(&parts);
+                    // Topic changes are rare: commit what is pending, then apply it alone
+                    // (fsynced, and so is everything before it).
+                    std::mem::take(&mut group).commit(&parts, &mut fsyncs);
                     let _ = reply.send(ensure_topic(&parts, spec));
+                    fsyncs.fsynced();
                 }
             }
             if group.records < MAX_GROUP_RECORDS {
                 next = requests.try_recv().ok();
             }
         }
-        group.commit(&parts);
+        group.commit(&parts, &mut fsyncs);
     }
+    fsyncs.finish(&parts.db, "embedded log");
 }
 
 /// Where a caller waits for its positions.
@@ -139,6 +159,8 @@ struct Group {
     partitions: HashMap<(u32, u32), PartitionWrite>,
     replies: Vec<(AppendReply, Vec<Position>)>,
     records: usize,
+    /// `Fsynced` if any request in the group asks to be durable before its answer.
+    sync: Option<Durability>,
 }
 
 impl Group {
@@ -147,6 +169,7 @@ impl Group {
         parts: &WriterParts,
         records: Vec<PreparedRecord>,
         commits: Vec<(Vec<u8>, Offset)>,
+        sync: Durability,
         reply: AppendReply,
     ) {
         // Every partition's keyspace is found before anything is added, so a request is taken
@@ -162,9 +185,10 @@ impl Group {
                 return;
             }
         };
-        let batch = self
-            .batch
-            .get_or_insert_with(|| parts.db.batch().durability(Some(fjall::PersistMode::SyncAll)));
+        if self.sync != Some(Durability::Fsynced) {
+            self.sync = Some(sync);
+        }
+        let batch = self.batch.get_or_insert_with(|| parts.db.batch());
         let mut positions = Vec::with_capacity(records.len());
         for (record, keyspace) in records.iter().zip(keyspaces) {
             let write =
@@ -195,9 +219,10 @@ impl Group {
         self.replies.push((reply, positions));
     }
 
-    fn commit(self, parts: &WriterParts) {
+    fn commit(self, parts: &WriterParts, fsyncs: &mut Fsyncs) {
         let Some(batch) = self.batch else { return };
-        match batch.commit() {
+        let mode = fsyncs.mode_for_commit(self.sync != Some(Durability::WithNextFsync));
+        match batch.durability(Some(mode)).commit() {
             Ok(()) => {
                 for ((_, partition), write) in self.partitions {
                     // Held in the tail before the high watermark shows them to readers.

@@ -4,29 +4,26 @@
 //!
 //! A caller is answered once its batch is in the engine's journal and handed to the operating
 //! system, which keeps it if the process is killed. The journal is fsynced by the first group
-//! commit at least [`SYNC_INTERVAL`] after the last fsync, and when the writer stops, not by
-//! every commit: the store is derived from the log, which is fsynced before any reply, so
+//! commit at least a second after the last fsync, and when the writer stops ([`Fsyncs`]), not
+//! by every commit: the store is derived from the log, which is fsynced before any reply, so
 //! what a power loss takes from the store is its last moments, rows and checkpoints together,
 //! and the projections apply those events again from their checkpoints. An fsync per commit
-//! was a quarter of the durable syncs of a running server and about a tenth of its CPU at
-//! 4,000 commands/s (BENCHMARKS.md). The rare table operations are fsynced at once.
+//! held every projection batch, and so every `STRONG` answer, for a disk flush (BENCHMARKS.md,
+//! `e2e`). The rare table operations are fsynced at once.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Tables;
-use crate::embedded::storage_error;
+use crate::embedded::{Fsyncs, storage_error};
 use crate::{Error, Result};
 
 /// Bounds one group commit, so a flood of writes cannot build an unbounded batch.
 const MAX_GROUP_ENTRIES: usize = 100_000;
 const QUEUE_DEPTH: usize = 1024;
-/// The longest time between fsyncs of the journal while writes come (see the module docs).
-pub(super) const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One key to set (`Some`) or remove (`None`) in a keyspace.
 pub(super) struct Entry {
@@ -87,28 +84,8 @@ impl Drop for StoreWriter {
     }
 }
 
-/// When the journal was last fsynced, and whether anything was committed since.
-struct Syncs {
-    last: Instant,
-    pending: bool,
-}
-
-impl Syncs {
-    /// How the next group commit is persisted: fsynced when the interval has passed.
-    fn mode_for_next_commit(&mut self) -> fjall::PersistMode {
-        if self.last.elapsed() >= SYNC_INTERVAL {
-            self.last = Instant::now();
-            self.pending = false;
-            fjall::PersistMode::SyncAll
-        } else {
-            self.pending = true;
-            fjall::PersistMode::Buffer
-        }
-    }
-}
-
 fn run(parts: StoreParts, mut requests: mpsc::Receiver<StoreRequest>) {
-    let mut syncs = Syncs { last: Instant::now(), pending: false };
+    let mut fsyncs = Fsyncs::new();
     while let Some(first) = requests.blocking_recv() {
         let mut entries = Vec::new();
         let mut replies = Vec::new();
@@ -122,12 +99,12 @@ fn run(parts: StoreParts, mut requests: mpsc::Receiver<StoreRequest>) {
                 // Rare operations: commit what is pending, then run them alone, in order.
                 StoreRequest::EnsureTable { table, reply } => {
                     let replies = std::mem::take(&mut replies);
-                    commit(&parts, &mut syncs, std::mem::take(&mut entries), replies);
+                    commit(&parts, &mut fsyncs, std::mem::take(&mut entries), replies);
                     let _ = reply.send(ensure_table(&parts, table));
                 }
                 StoreRequest::Truncate { table, reply } => {
                     let replies = std::mem::take(&mut replies);
-                    commit(&parts, &mut syncs, std::mem::take(&mut entries), replies);
+                    commit(&parts, &mut fsyncs, std::mem::take(&mut entries), replies);
                     let _ = reply.send(truncate(&parts, &table));
                 }
             }
@@ -135,13 +112,9 @@ fn run(parts: StoreParts, mut requests: mpsc::Receiver<StoreRequest>) {
                 next = requests.try_recv().ok();
             }
         }
-        commit(&parts, &mut syncs, entries, replies);
+        commit(&parts, &mut fsyncs, entries, replies);
     }
-    if syncs.pending
-        && let Err(error) = parts.db.persist(fjall::PersistMode::SyncAll)
-    {
-        tracing::error!(error = %storage_error(error), "embedded store: the final fsync failed");
-    }
+    fsyncs.finish(&parts.db, "embedded store");
 }
 
 fn durable_batch(parts: &StoreParts) -> fjall::OwnedWriteBatch {
@@ -150,7 +123,7 @@ fn durable_batch(parts: &StoreParts) -> fjall::OwnedWriteBatch {
 
 fn commit(
     parts: &StoreParts,
-    syncs: &mut Syncs,
+    fsyncs: &mut Fsyncs,
     mut entries: Vec<Entry>,
     replies: Vec<oneshot::Sender<Result<()>>>,
 ) {
@@ -161,7 +134,7 @@ fn commit(
     // still in the CPU's cache. The sort is stable: of two changes to one key, the later one
     // still lands last and wins.
     entries.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut batch = parts.db.batch().durability(Some(syncs.mode_for_next_commit()));
+    let mut batch = parts.db.batch().durability(Some(fsyncs.mode_for_commit(false)));
     for entry in entries {
         match entry.value {
             Some(value) => batch.insert(&entry.keyspace, entry.key, value),
@@ -198,21 +171,4 @@ fn truncate(parts: &StoreParts, table: &str) -> Result<()> {
         batch.remove(&rows, entry.key().map_err(storage_error)?);
     }
     batch.commit().map_err(storage_error)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_commit_is_fsynced_once_the_interval_has_passed_and_buffered_until_then() {
-        let long_ago = Instant::now().checked_sub(SYNC_INTERVAL * 2).expect("a clock past boot");
-        let mut syncs = Syncs { last: long_ago, pending: true };
-
-        assert!(matches!(syncs.mode_for_next_commit(), fjall::PersistMode::SyncAll));
-        assert!(!syncs.pending, "nothing is left unsynced after an fsynced commit");
-
-        assert!(matches!(syncs.mode_for_next_commit(), fjall::PersistMode::Buffer));
-        assert!(syncs.pending, "a buffered commit leaves the close to fsync");
-    }
 }

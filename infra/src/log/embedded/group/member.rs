@@ -9,6 +9,7 @@ use tokio::sync::{Notify, watch};
 use super::coordinator::Change;
 use crate::log::embedded::Shared;
 use crate::log::embedded::cursors::Cursors;
+use crate::log::embedded::writer::Durability;
 use crate::log::{GroupCommit, GroupConsumer, GroupEvent, Offset, TopicPartition};
 use crate::{Error, Result};
 
@@ -107,7 +108,7 @@ impl GroupConsumer for GroupMember {
 
     async fn commit(&mut self, offsets: Vec<(TopicPartition, Offset)>) -> Result<()> {
         let commit = GroupCommit { group: self.group.clone(), offsets };
-        self.shared.append(Vec::new(), Some(commit)).await.map(|_| ())
+        self.shared.append(Vec::new(), Some(commit), Durability::Fsynced).await.map(|_| ())
     }
 
     fn assignment(&self) -> Vec<TopicPartition> {
