@@ -41,16 +41,19 @@ async fn log_reopened_after_drop_sees_everything() -> Result<()> {
         log.ensure_topic(&spec("orders", 1)).await?;
         let commit = GroupCommit { group: "g".into(), offsets: vec![(tp.clone(), 2)] };
         log.append(vec![record("orders", "a"), record("orders", "b")], Some(commit)).await?;
+        // Last, and left to the close to fsync.
+        log.append_without_sync(vec![record("orders", "c")]).await?;
         assert!(matches!(EmbeddedLog::open(dir.path()), Err(Error::Locked { .. })));
     }
     let log = EmbeddedLog::open(dir.path())?;
     assert_eq!(log.list_topics().await?, vec![spec("orders", 1)]);
-    assert_eq!(log.watermarks(&tp).await?.high, 2);
+    assert_eq!(log.watermarks(&tp).await?.high, 3);
     let keys: Vec<_> = log.read(&tp, 0, 10).await?.into_iter().map(|r| r.record.key).collect();
-    assert_eq!(keys, vec![Some(Bytes::from_static(b"a")), Some(Bytes::from_static(b"b"))]);
+    let expected: Vec<_> = ["a", "b", "c"].map(|k| Some(Bytes::from(k))).into();
+    assert_eq!(keys, expected);
     assert_eq!(log.committed("g", &tp).await?, Some(2));
     // Offsets continue where they stopped.
-    assert_eq!(log.append(vec![record("orders", "c")], None).await?[0].offset, 2);
+    assert_eq!(log.append(vec![record("orders", "d")], None).await?[0].offset, 3);
     Ok(())
 }
 

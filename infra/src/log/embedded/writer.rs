@@ -120,11 +120,14 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
                     group.add(&parts, records, commits, sync, reply);
                 }
                 WriteRequest::EnsureTopic { spec, reply } => {
-                    // Topic changes are rare: commit what is pending, then apply it alone
-                    // (fsynced, and so is everything before it).
+                    // Topic changes are rare: commit what is pending, then apply it alone.
                     std::mem::take(&mut group).commit(&parts, &mut fsyncs);
-                    let _ = reply.send(ensure_topic(&parts, spec));
-                    fsyncs.fsynced();
+                    let outcome = ensure_topic(&parts, spec);
+                    if matches!(outcome, Ok(TopicStatus::Created)) {
+                        // Its declaration was fsynced, and so was everything before it.
+                        fsyncs.fsynced();
+                    }
+                    let _ = reply.send(outcome);
                 }
             }
             if group.records < MAX_GROUP_RECORDS {
