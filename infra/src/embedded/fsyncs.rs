@@ -25,13 +25,20 @@ impl Fsyncs {
 
     /// How the next commit is persisted: fsynced if its caller needs it durable (`now`) or the
     /// last fsync is [`FSYNC_INTERVAL`] old, else handed to the operating system.
-    pub(crate) fn mode_for_commit(&mut self, now: bool) -> fjall::PersistMode {
+    pub(crate) fn mode_for_commit(&self, now: bool) -> fjall::PersistMode {
         if now || self.last.elapsed() >= FSYNC_INTERVAL {
-            self.fsynced();
             fjall::PersistMode::SyncAll
         } else {
-            self.pending = true;
             fjall::PersistMode::Buffer
+        }
+    }
+
+    /// Records a commit that succeeded with `mode`. A failed one changes nothing: what was
+    /// left unsynced before it still is.
+    pub(crate) fn committed(&mut self, mode: fjall::PersistMode) {
+        match mode {
+            fjall::PersistMode::Buffer => self.pending = true,
+            fjall::PersistMode::SyncAll | fjall::PersistMode::SyncData => self.fsynced(),
         }
     }
 
@@ -63,17 +70,28 @@ mod tests {
     #[test]
     fn a_commit_is_buffered_until_the_interval_has_passed() {
         let mut fsyncs = fsynced_long_ago();
-        assert!(matches!(fsyncs.mode_for_commit(false), fjall::PersistMode::SyncAll));
+        let mode = fsyncs.mode_for_commit(false);
+        assert!(matches!(mode, fjall::PersistMode::SyncAll));
+        fsyncs.committed(mode);
         assert!(!fsyncs.pending, "nothing is left unsynced after an fsynced commit");
-        assert!(matches!(fsyncs.mode_for_commit(false), fjall::PersistMode::Buffer));
+        let mode = fsyncs.mode_for_commit(false);
+        assert!(matches!(mode, fjall::PersistMode::Buffer));
+        fsyncs.committed(mode);
         assert!(fsyncs.pending, "a buffered commit leaves the close an fsync to do");
     }
 
     #[test]
     fn a_commit_that_must_be_durable_is_always_fsynced() {
-        let mut fsyncs = Fsyncs::new();
+        let fsyncs = Fsyncs::new();
         assert!(matches!(fsyncs.mode_for_commit(false), fjall::PersistMode::Buffer));
         assert!(matches!(fsyncs.mode_for_commit(true), fjall::PersistMode::SyncAll));
-        assert!(!fsyncs.pending);
+    }
+
+    #[test]
+    fn a_failed_fsync_leaves_earlier_commits_unsynced() {
+        let fsyncs = fsynced_long_ago();
+        // The fsynced commit that would have covered them fails: `committed` is not called.
+        assert!(matches!(fsyncs.mode_for_commit(false), fjall::PersistMode::SyncAll));
+        assert!(fsyncs.pending, "the close still fsyncs");
     }
 }

@@ -227,6 +227,7 @@ impl Group {
         let mode = fsyncs.mode_for_commit(self.sync != Some(Durability::WithNextFsync));
         match batch.durability(Some(mode)).commit() {
             Ok(()) => {
+                fsyncs.committed(mode);
                 for ((_, partition), write) in self.partitions {
                     // Held in the tail before the high watermark shows them to readers.
                     if let Some(tail) = write.topic.tail(partition) {

@@ -134,7 +134,8 @@ fn commit(
     // still in the CPU's cache. The sort is stable: of two changes to one key, the later one
     // still lands last and wins.
     entries.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut batch = parts.db.batch().durability(Some(fsyncs.mode_for_commit(false)));
+    let mode = fsyncs.mode_for_commit(false);
+    let mut batch = parts.db.batch().durability(Some(mode));
     for entry in entries {
         match entry.value {
             Some(value) => batch.insert(&entry.keyspace, entry.key, value),
@@ -142,8 +143,9 @@ fn commit(
         }
     }
     let outcome = batch.commit().map_err(|error| storage_error(error).to_string());
-    if let Err(message) = &outcome {
-        tracing::error!(%message, "embedded store commit failed");
+    match &outcome {
+        Ok(()) => fsyncs.committed(mode),
+        Err(message) => tracing::error!(%message, "embedded store commit failed"),
     }
     for reply in replies {
         let _ = reply.send(outcome.clone().map_err(Error::Storage));
