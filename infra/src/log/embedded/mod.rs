@@ -173,7 +173,7 @@ impl Shared {
         &self,
         records: Vec<OutgoingRecord>,
         commit: Option<GroupCommit>,
-        sync: Durability,
+        durability: Durability,
     ) -> Result<Vec<Position>> {
         let mut prepared = Vec::with_capacity(records.len());
         for outgoing in records {
@@ -206,7 +206,7 @@ impl Shared {
         }
         let (reply, answer) = oneshot::channel();
         self.writer
-            .submit(WriteRequest::Append { records: prepared, commits, sync, reply })
+            .submit(WriteRequest::Append { records: prepared, commits, durability, reply })
             .await?;
         answer.await.map_err(|_| Error::Closed)?
     }

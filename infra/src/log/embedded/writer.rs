@@ -55,7 +55,7 @@ pub(super) enum WriteRequest {
         records: Vec<PreparedRecord>,
         /// Encoded committed-offset keys and the offsets to store under them.
         commits: Vec<(Vec<u8>, Offset)>,
-        sync: Durability,
+        durability: Durability,
         reply: oneshot::Sender<Result<Vec<Position>>>,
     },
     EnsureTopic {
@@ -116,8 +116,8 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
         let mut next = Some(first);
         while let Some(request) = next.take() {
             match request {
-                WriteRequest::Append { records, commits, sync, reply } => {
-                    group.add(&parts, records, commits, sync, reply);
+                WriteRequest::Append { records, commits, durability, reply } => {
+                    group.add(&parts, records, commits, durability, reply);
                 }
                 WriteRequest::EnsureTopic { spec, reply } => {
                     // Topic changes are rare: commit what is pending, then apply it alone.
@@ -162,8 +162,8 @@ struct Group {
     partitions: HashMap<(u32, u32), PartitionWrite>,
     replies: Vec<(AppendReply, Vec<Position>)>,
     records: usize,
-    /// `Fsynced` if any request in the group asks to be durable before its answer.
-    sync: Option<Durability>,
+    /// Whether a request in the group asks to be durable before its answer.
+    needs_fsync: bool,
 }
 
 impl Group {
@@ -172,7 +172,7 @@ impl Group {
         parts: &WriterParts,
         records: Vec<PreparedRecord>,
         commits: Vec<(Vec<u8>, Offset)>,
-        sync: Durability,
+        durability: Durability,
         reply: AppendReply,
     ) {
         // Every partition's keyspace is found before anything is added, so a request is taken
@@ -188,9 +188,7 @@ impl Group {
                 return;
             }
         };
-        if self.sync != Some(Durability::Fsynced) {
-            self.sync = Some(sync);
-        }
+        self.needs_fsync |= durability == Durability::Fsynced;
         let batch = self.batch.get_or_insert_with(|| parts.db.batch());
         let mut positions = Vec::with_capacity(records.len());
         for (record, keyspace) in records.iter().zip(keyspaces) {
@@ -224,7 +222,7 @@ impl Group {
 
     fn commit(self, parts: &WriterParts, fsyncs: &mut Fsyncs) {
         let Some(batch) = self.batch else { return };
-        let mode = fsyncs.mode_for_commit(self.sync != Some(Durability::WithNextFsync));
+        let mode = fsyncs.mode_for_commit(self.needs_fsync);
         match batch.durability(Some(mode)).commit() {
             Ok(()) => {
                 fsyncs.committed(mode);
