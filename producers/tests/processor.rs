@@ -340,3 +340,59 @@ async fn many_concurrent_commands_are_each_answered_once() {
     assert_eq!(reject(&log, &delete, "c-del").await.code, RejectionCode::Conflict);
     processor.stop().await;
 }
+
+/// Every third batch write fails while commands keep coming. A failed batch, and any batch
+/// decided behind it while it was being written, is read and decided again: every command is
+/// answered once, and each product's versions count every command once, without a gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_batch_writes_are_decided_again_and_every_command_applied_once() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let flaky = FlakyLog::new(open_log(dir.path()).await, 3);
+    let log: std::sync::Arc<dyn nagare_infra::EventLog> = flaky.clone();
+    let processor = start(&log, Some(10));
+    let category = new_id();
+    accept(&log, &create_category(&category, "Tea"), "c-0").await;
+    let products: Vec<String> = (0..4).map(|_| new_id()).collect();
+    for (n, product) in products.iter().enumerate() {
+        accept(&log, &create_product(product, &category, 100), &format!("p-{n}")).await;
+    }
+    let mut senders = Vec::new();
+    for client in 0..8 {
+        let (log, product) = (log.clone(), products[client % products.len()].clone());
+        senders.push(tokio::spawn(async move {
+            for n in 0..25 {
+                let add = Command::AddStock(AddStock { product_id: product.clone(), quantity: 1 });
+                send(&log, &add, &format!("s-{client}-{n}")).await;
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut versions: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for client in 0..8 {
+        for n in 0..25 {
+            match &replies_to(&log, &format!("s-{client}-{n}"), 1).await[..] {
+                [CommandReply::Accepted(a)] if !a.duplicate => {
+                    versions.entry(a.aggregate_id.clone()).or_default().push(a.version);
+                }
+                other => panic!("s-{client}-{n} answered {other:?}"),
+            }
+        }
+    }
+    // Stopped, so that no later reply can hide from the count.
+    processor.stop().await;
+    for client in 0..8 {
+        for n in 0..25 {
+            let replies = replies_to(&log, &format!("s-{client}-{n}"), 1).await;
+            assert_eq!(replies.len(), 1, "s-{client}-{n} answered once: {replies:?}");
+        }
+    }
+    for product in &products {
+        let mut seen = versions.remove(product).unwrap_or_default();
+        seen.sort_unstable();
+        // Version 1 is the product's creation; each of the 50 commands added one.
+        assert_eq!(seen, (2..=51).collect::<Vec<i64>>(), "versions of {product}");
+    }
+    assert!(flaky.failed() > 0, "no batch write failed");
+}

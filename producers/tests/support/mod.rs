@@ -3,6 +3,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+mod flaky_log;
+pub use flaky_log::FlakyLog;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
