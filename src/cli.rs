@@ -210,9 +210,10 @@ pub(crate) struct ServeArgs {
     /// Snapshot the aggregates of a command partition once N events (N ≥ 1) have been written
     /// in it since its last snapshot, or `never`. Snapshots only shorten rebuilds after a
     /// restart (at most N events per partition are replayed); the state is the same either
-    /// way. Each snapshot writes every changed aggregate with its receipts (up to 1,000), so a
-    /// small N costs throughput on hot aggregates (BENCHMARKS.md).
-    #[arg(long, env = "NAGARE_SNAPSHOT_EVERY", default_value = "1000", value_name = "N|never")]
+    /// way. Each snapshot writes every changed aggregate with its receipts (up to 1,000), and
+    /// the embedded log keeps every snapshot (it does not compact yet), so a small N costs
+    /// throughput and disk on hot aggregates, and restart time too (BENCHMARKS.md).
+    #[arg(long, env = "NAGARE_SNAPSHOT_EVERY", default_value = "10000", value_name = "N|never")]
     pub(crate) snapshot_every: SnapshotInterval,
 
     /// Memory each projection may use to keep the rows it recently read and wrote, in MiB, so
@@ -355,7 +356,7 @@ mod tests {
         assert_eq!(args.log, "embedded://./nagare-data");
         assert_eq!(args.store, "embedded://./nagare-data");
         assert_eq!(args.roles, vec![Role::Gateway, Role::Commands, Role::Projections]);
-        assert_eq!(args.snapshot_every, SnapshotInterval::Every(1000));
+        assert_eq!(args.snapshot_every, SnapshotInterval::Every(10_000));
         assert_eq!(args.row_cache_mib, 128);
         assert_eq!(args.projection_workers, None, "the log's default applies");
         assert_eq!(args.partitions, None, "the declared count applies");
