@@ -1,14 +1,17 @@
 //! `commands`: concurrent HTTP clients sending durable `addStock` mutations through `/graphql`
-//! to a real server. Closed loop (each client sends its next command when the last one is
+//! to a real server, each on a keep-alive connection of its own ([`crate::http_client`]). Closed loop (each client sends its next command when the last one is
 //! answered) measures throughput; with a rate, open loop measures latency from the time each
 //! command was due.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use tokio::sync::Mutex;
 
-use crate::graphql::{create_catalog, graphql};
+use crate::graphql::create_catalog;
+use crate::http_client::{GraphqlConnection, graphql_body};
 use crate::load::{Load, drive};
 use crate::measurement::Measurement;
 use crate::process::ProcessUsage;
@@ -65,14 +68,25 @@ impl Scenario for CommandsScenario {
         let url = server.graphql_url();
         let products = create_catalog(&http, &url, self.clients).await?;
 
+        // Each client adds stock to its own product, so its request never changes.
+        let clients = (0..self.clients)
+            .map(|client| {
+                let product = &products[client % products.len()];
+                let body = graphql_body(ADD_STOCK, &json!({ "id": product, "quantity": 1 }));
+                let connection = GraphqlConnection::new(&url, REQUEST_TIMEOUT)?;
+                Ok((body, Mutex::new(connection)))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let clients = Arc::new(clients);
+
         let usage_before = ProcessUsage::of_pid(server.pid())?;
         let load = Load { clients: self.clients, duration: self.duration, rate: self.rate };
         let outcome = drive("commands", load, move |client, _| {
-            let (http, url) = (http.clone(), url.clone());
-            let product = products[client % products.len()].clone();
+            let clients = clients.clone();
             async move {
-                graphql(&http, &url, ADD_STOCK, json!({ "id": product, "quantity": 1 })).await?;
-                Ok(())
+                let (body, connection) = &clients[client];
+                // Only this client's task locks it.
+                connection.lock().await.post(body.clone()).await
             }
         })
         .await?;

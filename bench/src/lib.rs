@@ -12,6 +12,7 @@ pub mod append;
 pub mod commands;
 pub mod e2e;
 mod graphql;
+mod http_client;
 #[cfg(feature = "kafka")]
 mod kafka_baseline;
 mod latency;
