@@ -17,7 +17,7 @@ pub(crate) use bench::BenchCommand;
 #[command(name = "nagare", version, about, long_about = None)]
 pub(crate) struct Cli {
     /// How log lines are written to stderr: `text` for people, `json` for log collectors.
-    /// The level filter comes from RUST_LOG (default `info`).
+    /// The level filter comes from RUST_LOG (default `info`, without a line per HTTP request).
     #[arg(long, global = true, env = "NAGARE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
 

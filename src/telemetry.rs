@@ -7,8 +7,10 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::LogFormat;
 
 /// Levels without RUST_LOG: Nagare at `info`; the storage engine's routine housekeeping
-/// (flushes, compactions) only when something is wrong.
-const DEFAULT_FILTER: &str = "info,fjall=warn,lsm_tree=warn";
+/// (flushes, compactions) and the HTTP server's line per request only when something is wrong.
+/// A line per request (and per command, at debug) is for when one is looking for it: at
+/// thousands of requests a second the lines cost CPU the requests need (BENCHMARKS.md).
+const DEFAULT_FILTER: &str = "info,fjall=warn,lsm_tree=warn,poem::middleware::tracing_mw=warn";
 
 /// Installs the global subscriber. RUST_LOG chooses the levels; an invalid RUST_LOG falls back
 /// to the default rather than stopping the process.

@@ -22,11 +22,13 @@ pub(crate) async fn dispatch(
     let accepted = match reply {
         CommandReply::Accepted(accepted) => accepted,
         CommandReply::Rejected(rejected) => {
-            tracing::info!(%command_id, command_type, code = rejected.code.as_str(), field = ?rejected.field, "command rejected");
+            tracing::debug!(%command_id, command_type, code = rejected.code.as_str(), field = ?rejected.field, "command rejected");
             return Err(rejected.into());
         }
     };
-    tracing::info!(%command_id, command_type, duplicate = accepted.duplicate, "command accepted");
+    // Per command, so at debug: at info a busy gateway would write thousands of lines a
+    // second, and spend CPU on them that its commands need (BENCHMARKS.md).
+    tracing::debug!(%command_id, command_type, duplicate = accepted.duplicate, "command accepted");
     if consistency == Consistency::Strong {
         let positions = log_positions(&accepted)?;
         services
