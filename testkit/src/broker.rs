@@ -45,7 +45,8 @@ impl Broker {
         self.address.to_string()
     }
 
-    /// Where the broker's own output goes, for reading after a failure.
+    /// Where the broker's own output goes, for reading after a failure. It is removed when the
+    /// test process ends, unless the broker stopped before it.
     pub fn log_file(&self) -> &PathBuf {
         &self.log_file
     }
@@ -70,11 +71,12 @@ impl Broker {
             shell_quote(&binary.display().to_string())
         );
         // The watchdog shell outlives nothing: it stops the broker as soon as this process is
-        // gone, also after a panic or a kill -9 of the test binary.
+        // gone, also after a panic or a kill -9 of the test binary, and then removes its log;
+        // a log of a broker that stopped by itself is kept.
         let watchdog = format!(
             "{broker} >{log} 2>&1 & broker=$!; \
              while kill -0 {parent} 2>/dev/null && kill -0 $broker 2>/dev/null; do sleep 0.5; done; \
-             kill $broker 2>/dev/null; wait $broker 2>/dev/null",
+             if kill $broker 2>/dev/null; then wait $broker 2>/dev/null; rm -f {log}; fi",
             log = shell_quote(&log_file.display().to_string()),
             parent = std::process::id(),
         );
