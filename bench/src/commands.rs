@@ -1,7 +1,7 @@
 //! `commands`: concurrent HTTP clients sending durable `addStock` mutations through `/graphql`
-//! to a real server, each on a keep-alive connection of its own ([`crate::http_client`]). Closed loop (each client sends its next command when the last one is
-//! answered) measures throughput; with a rate, open loop measures latency from the time each
-//! command was due.
+//! to a real server, each on a keep-alive connection of its own ([`crate::http_client`]).
+//! Closed loop (each client sends its next command when the last one is answered) measures
+//! throughput; with a rate, open loop measures latency from the time each command was due.
 
 use std::path::PathBuf;
 use std::sync::Arc;

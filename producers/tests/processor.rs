@@ -341,9 +341,10 @@ async fn many_concurrent_commands_are_each_answered_once() {
     processor.stop().await;
 }
 
-/// Every third batch write fails while commands keep coming. A failed batch, and any batch
-/// decided behind it while it was being written, is read and decided again: every command is
-/// answered once, and each product's versions count every command once, without a gap.
+/// Every third batch write fails while commands keep coming. The partitions of a failed batch
+/// are rebuilt from the log and their commands read again from the committed offset: every
+/// command is answered once, and each product's versions count every command once, without
+/// a gap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_batch_writes_are_decided_again_and_every_command_applied_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
