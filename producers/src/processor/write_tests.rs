@@ -1,7 +1,9 @@
 //! The real command processor on the embedded log, seen through a wrapper that reports the
-//! log as having no atomic appends (as Kafka without transactions) and can lose the write of a
-//! batch's replies, as a crash between the two steps would.
+//! log as having no atomic appends (as Kafka without transactions) and can fail the writes that
+//! carry a batch's replies: losing them as a crash between the two steps would, or failing
+//! batch writes while commands keep coming.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,11 +16,12 @@ use nagare_infra::{
     Watermarks,
 };
 use nagare_schemas::codec;
-use nagare_schemas::commands::{Command, CreateCategory};
+use nagare_schemas::commands::{AddStock, Command, CreateCategory, CreateProduct};
 use nagare_schemas::events::AggregateType;
 use nagare_schemas::metadata;
 use nagare_schemas::replies::{CommandAccepted, CommandReply};
 use nagare_schemas::topics::Topics;
+use nagare_schemas::values::EntityId;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -28,14 +31,22 @@ const PARTITIONS: u32 = 2;
 const GATEWAY: &str = "gateway-test";
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Which of the appends carrying replies fail, by their number (0 for the first).
+type FailRule = fn(usize) -> bool;
+const NEVER: FailRule = |_| false;
+const FIRST: FailRule = |n| n == 0;
+const EVERY_THIRD: FailRule = |n| n % 3 == 1;
+
 /// The embedded log, reporting `atomic_append` as configured, checking every reply against the
-/// log at the moment it is appended, and failing the first `fail_reply_appends` appends that
-/// carry replies.
+/// log at the moment it is appended, and failing the appends carrying replies that
+/// `fail_reply_append` picks.
 #[derive(Debug)]
 struct ObservedLog {
     inner: Arc<dyn EventLog>,
     atomic_append: bool,
-    fail_reply_appends: AtomicUsize,
+    fail_reply_append: FailRule,
+    /// Appends that carried replies, failed ones included.
+    reply_appends: AtomicUsize,
     topics: Topics,
     /// Every breach of the rules this wrapper checks, in words.
     breaches: Mutex<Vec<String>>,
@@ -46,6 +57,11 @@ struct ObservedLog {
 impl ObservedLog {
     fn breaches(&self) -> Vec<String> {
         self.breaches.lock().clone()
+    }
+
+    fn failed_reply_appends(&self) -> usize {
+        let made = self.reply_appends.load(Ordering::SeqCst);
+        (0..made).filter(|&n| (self.fail_reply_append)(n)).count()
     }
 
     /// A reply may only name positions the log already holds.
@@ -102,11 +118,7 @@ impl EventLog for ObservedLog {
             if !self.atomic_append {
                 self.check_replies(&records).await;
             }
-            let fail = self
-                .fail_reply_appends
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok();
-            if fail {
+            if (self.fail_reply_append)(self.reply_appends.fetch_add(1, Ordering::SeqCst)) {
                 return Err(nagare_infra::Error::Closed);
             }
         }
@@ -163,7 +175,11 @@ struct Fixture {
 }
 
 impl Fixture {
-    async fn start(atomic_append: bool, fail_reply_appends: usize) -> Self {
+    async fn start(
+        atomic_append: bool,
+        fail_reply_append: FailRule,
+        snapshot_every: Option<u64>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let url = format!("embedded://{}", dir.path().display());
         let inner = nagare_infra::open_log(&url).await.unwrap_or_else(|e| panic!("{e}"));
@@ -172,13 +188,13 @@ impl Fixture {
         let log = Arc::new(ObservedLog {
             inner,
             atomic_append,
-            fail_reply_appends: AtomicUsize::new(fail_reply_appends),
+            fail_reply_append,
+            reply_appends: AtomicUsize::new(0),
             topics: topics.clone(),
             breaches: Mutex::new(Vec::new()),
             mixed_appends: AtomicUsize::new(0),
         });
-        let config =
-            ProcessorConfig { group: "processors".into(), snapshot_every: None, batch_size: 16 };
+        let config = ProcessorConfig { group: "processors".into(), snapshot_every, batch_size: 16 };
         let shutdown = CancellationToken::new();
         let dyn_log: Arc<dyn EventLog> = log.clone();
         let task =
@@ -186,9 +202,10 @@ impl Fixture {
         Self { _dir: dir, log, shutdown, task }
     }
 
-    async fn stop(self) {
+    /// Stops the processor; the log stays readable.
+    async fn stop(&mut self) {
         self.shutdown.cancel();
-        match tokio::time::timeout(PATIENCE, self.task).await {
+        match tokio::time::timeout(PATIENCE, &mut self.task).await {
             Ok(Ok(Ok(()))) => {}
             other => panic!("processor did not stop cleanly: {other:?}"),
         }
@@ -278,18 +295,32 @@ async fn declare_topics(log: &dyn EventLog, topics: &Topics) {
     }
 }
 
+fn id(seed: &str) -> String {
+    EntityId::derived_from(seed).to_string()
+}
+
 fn create_category(n: usize) -> Command {
     Command::CreateCategory(CreateCategory {
-        category_id: nagare_schemas::values::EntityId::derived_from(&format!("category-{n}"))
-            .to_string(),
+        category_id: id(&format!("category-{n}")),
         name: format!("Tea {n}"),
         description: None,
     })
 }
 
+fn create_product(product_id: &str, category_id: &str) -> Command {
+    Command::CreateProduct(CreateProduct {
+        product_id: product_id.into(),
+        category_id: category_id.into(),
+        name: format!("Product {product_id}"),
+        description: None,
+        price: 100,
+        initial_stock: 10,
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_atomic_appends_replies_follow_their_durable_events() {
-    let fixture = Fixture::start(false, 0).await;
+    let mut fixture = Fixture::start(false, NEVER, None).await;
     for n in 0..12 {
         fixture.send(&create_category(n), &format!("c-{n}")).await;
     }
@@ -304,7 +335,7 @@ async fn without_atomic_appends_replies_follow_their_durable_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_atomic_appends_events_and_replies_share_one_append() {
-    let fixture = Fixture::start(true, 0).await;
+    let mut fixture = Fixture::start(true, NEVER, None).await;
     fixture.send(&create_category(1), "c-1").await;
     fixture.accepted("c-1", 1).await;
     assert_eq!(fixture.log.mixed_appends.load(Ordering::SeqCst), 1);
@@ -313,7 +344,7 @@ async fn with_atomic_appends_events_and_replies_share_one_append() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_reply_write_leaves_the_effect_once_and_a_retry_is_a_duplicate() {
-    let fixture = Fixture::start(false, 1).await;
+    let mut fixture = Fixture::start(false, FIRST, None).await;
     let command = create_category(7);
     fixture.send(&command, "c-7").await;
     // The events were written, the reply was lost: the processor rebuilds the partition from
@@ -328,4 +359,68 @@ async fn a_lost_reply_write_leaves_the_effect_once_and_a_retry_is_a_duplicate() 
     assert_eq!(events.len(), 1, "applied exactly once");
     assert_eq!(fixture.log.breaches(), Vec::<String>::new());
     fixture.stop().await;
+}
+
+/// Every third batch write fails while commands keep coming. The partitions of a failed batch
+/// are rebuilt from the log and their commands read again from the committed offset: every
+/// command is answered once, and each product's versions count every command once, without
+/// a gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_batch_writes_are_decided_again_and_every_command_applied_once() {
+    let mut fixture = Fixture::start(true, EVERY_THIRD, Some(10)).await;
+    fixture.send(&create_category(0), "c-0").await;
+    fixture.accepted("c-0", 1).await;
+    let products: Vec<String> = (0..4).map(|n| id(&format!("product-{n}"))).collect();
+    for (n, product) in products.iter().enumerate() {
+        fixture.send(&create_product(product, &id("category-0")), &format!("p-{n}")).await;
+        fixture.accepted(&format!("p-{n}"), 1).await;
+    }
+    let fixture_ref = &fixture;
+    let senders = (0..8).map(|client| {
+        let product = products[client % products.len()].clone();
+        async move {
+            for n in 0..25 {
+                let add = Command::AddStock(AddStock { product_id: product.clone(), quantity: 1 });
+                fixture_ref.send(&add, &format!("s-{client}-{n}")).await;
+            }
+        }
+    });
+    futures::future::join_all(senders).await;
+    let mut versions: HashMap<String, Vec<i64>> = HashMap::new();
+    for client in 0..8 {
+        for n in 0..25 {
+            match &fixture.accepted(&format!("s-{client}-{n}"), 1).await[..] {
+                [accepted] if !accepted.duplicate => {
+                    versions
+                        .entry(accepted.aggregate_id.clone())
+                        .or_default()
+                        .push(accepted.version);
+                }
+                other => panic!("s-{client}-{n} answered {other:?}"),
+            }
+        }
+    }
+    // Stopped, so that no later reply can hide from the count.
+    fixture.stop().await;
+    let replies = fixture.read_topic(&fixture.log.topics.replies()).await;
+    for client in 0..8 {
+        for n in 0..25 {
+            let command_id = format!("s-{client}-{n}");
+            let answers = replies
+                .iter()
+                .filter(|r| {
+                    r.record.header(metadata::COMMAND_ID).map(|v| v.as_ref())
+                        == Some(command_id.as_bytes())
+                })
+                .count();
+            assert_eq!(answers, 1, "{command_id} answered once");
+        }
+    }
+    for product in &products {
+        let mut seen = versions.remove(product).unwrap_or_default();
+        seen.sort_unstable();
+        // Version 1 is the product's creation; each of the 50 commands added one.
+        assert_eq!(seen, (2..=51).collect::<Vec<i64>>(), "versions of {product}");
+    }
+    assert!(fixture.log.failed_reply_appends() > 0, "no batch write failed");
 }

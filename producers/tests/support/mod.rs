@@ -3,9 +3,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-mod flaky_log;
-pub use flaky_log::FlakyLog;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
