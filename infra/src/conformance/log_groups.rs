@@ -125,6 +125,17 @@ pub async fn members_split_partitions_and_the_survivor_takes_all(
     drop(second);
     pump_until(&mut [&mut first], |a| a[0].len() == 4).await?;
     assert_eq!(first.assignment().into_iter().collect::<BTreeSet<_>>(), all);
+
+    // A member already waiting is woken by an append to a partition it took over.
+    let taken_over = gained.first().map_or(0, |tp| tp.partition);
+    let writer = log.clone();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        writer.append(vec![record(&topic, Some(taken_over), None, "late")], None).await
+    });
+    let arrived = records(&mut first, 1).await?;
+    late.await.map_err(|e| Error::Invalid(e.to_string()))??;
+    assert_eq!((arrived[0].partition, arrived[0].offset), (taken_over, 0));
     Ok(())
 }
 

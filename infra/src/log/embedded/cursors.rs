@@ -1,6 +1,10 @@
-//! Read positions over a set of partitions, shared by the plain reader and group members.
+//! Read positions over a set of partitions, shared by the plain reader and group members, and
+//! the signal that one of those partitions has grown.
 
+use std::future::Future;
 use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use super::Shared;
 use super::topics::TopicState;
@@ -20,6 +24,8 @@ pub(super) struct Cursors {
     cursors: Vec<Cursor>,
     /// Where the next collection starts, rotated so no partition starves the others.
     start: usize,
+    /// Registered with every partition in `cursors`; the writer wakes it when one grows.
+    grown: Arc<Notify>,
 }
 
 impl Cursors {
@@ -27,12 +33,29 @@ impl Cursors {
     pub(super) fn insert(&mut self, tp: TopicPartition, topic: Arc<TopicState>, next: Offset) {
         match self.cursors.iter_mut().find(|cursor| cursor.tp == tp) {
             Some(cursor) => cursor.next = next,
-            None => self.cursors.push(Cursor { tp, topic, next }),
+            None => {
+                if let Some(waiters) = topic.waiters(tp.partition) {
+                    waiters.register(&self.grown);
+                }
+                self.cursors.push(Cursor { tp, topic, next });
+            }
         }
     }
 
     pub(super) fn remove(&mut self, tp: &TopicPartition) {
-        self.cursors.retain(|cursor| &cursor.tp != tp);
+        self.cursors.retain(|cursor| {
+            let keep = &cursor.tp != tp;
+            if !keep && let Some(waiters) = cursor.topic.waiters(cursor.tp.partition) {
+                waiters.unregister(&self.grown);
+            }
+            keep
+        });
+    }
+
+    /// Resolves once a partition being read may have grown since the last call to
+    /// [`collect`](Self::collect) began — at once if it grew while no one was waiting.
+    pub(super) fn grown(&self) -> impl Future<Output = ()> + '_ {
+        self.grown.notified()
     }
 
     /// Moves an existing cursor; false when the partition is not being read.
@@ -83,5 +106,15 @@ impl Cursors {
             out.extend(records);
         }
         Ok(out)
+    }
+}
+
+impl Drop for Cursors {
+    fn drop(&mut self) {
+        for cursor in &self.cursors {
+            if let Some(waiters) = cursor.topic.waiters(cursor.tp.partition) {
+                waiters.unregister(&self.grown);
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ mod legacy;
 mod reader;
 mod tail;
 mod topics;
+mod wakeups;
 mod writer;
 
 use std::fmt;
@@ -45,7 +46,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use self::group::{Coordinator, GroupMember};
 use self::reader::PartitionReader;
@@ -86,19 +87,16 @@ impl EmbeddedLog {
         let declarations = topics::load_declarations(&meta)?;
         legacy::upgrade(&db, &meta, &declarations)?;
         let topics = Arc::new(Topics::open(&db, declarations)?);
-        let appended = Arc::new(watch::Sender::new(0));
         let writer = Writer::start(WriterParts {
             db: db.clone(),
             meta,
             committed: committed.clone(),
             topics: topics.clone(),
-            appended: appended.clone(),
         })?;
         let shared = Shared {
             writer,
             topics,
             committed,
-            appended,
             groups: Coordinator::default(),
             partitioner: Partitioner::new(),
             dir: dir.display().to_string(),
@@ -115,7 +113,6 @@ pub(super) struct Shared {
     writer: Writer,
     topics: Arc<Topics>,
     committed: fjall::Keyspace,
-    appended: Arc<watch::Sender<u64>>,
     groups: Coordinator,
     partitioner: Partitioner,
     dir: String,

@@ -2,20 +2,16 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use tokio::sync::watch;
-
 use super::Shared;
 use super::cursors::Cursors;
 use crate::log::{LogReader, Offset, StoredRecord, TopicPartition};
 use crate::{Error, Result};
+use async_trait::async_trait;
 
 #[derive(Debug)]
 pub(super) struct PartitionReader {
     shared: Arc<Shared>,
     cursors: Cursors,
-    /// Changes after every durable commit of the log.
-    appended: watch::Receiver<u64>,
 }
 
 impl PartitionReader {
@@ -25,8 +21,7 @@ impl PartitionReader {
             let topic = shared.topics.partition(&tp)?;
             cursors.insert(tp, topic, offset);
         }
-        let appended = shared.appended.subscribe();
-        Ok(Self { shared, cursors, appended })
+        Ok(Self { shared, cursors })
     }
 }
 
@@ -34,13 +29,11 @@ impl PartitionReader {
 impl LogReader for PartitionReader {
     async fn next_batch(&mut self, max_records: usize) -> Result<Vec<StoredRecord>> {
         loop {
-            // Marked seen before looking, so an append after the look still wakes us.
-            self.appended.borrow_and_update();
             let records = self.cursors.collect(&self.shared, max_records)?;
             if !records.is_empty() {
                 return Ok(records);
             }
-            self.appended.changed().await.map_err(|_| Error::Closed)?;
+            self.cursors.grown().await;
         }
     }
 

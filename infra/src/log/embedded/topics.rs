@@ -11,6 +11,7 @@ use parking_lot::RwLock;
 
 use super::codec;
 use super::tail::Tail;
+use super::wakeups::PartitionWaiters;
 use crate::embedded::{KeyspaceTuning, L0_COMPACTION_TRIGGER, open_keyspace_tuned, storage_error};
 use crate::log::{Offset, TopicPartition, TopicSpec};
 use crate::{Error, Result};
@@ -53,6 +54,8 @@ pub(super) struct TopicState {
     highs: Vec<AtomicU64>,
     /// Each partition's newest records, for readers at the tail.
     tails: Vec<Tail>,
+    /// Each partition's readers, woken when it grows.
+    waiters: Vec<PartitionWaiters>,
 }
 
 impl std::fmt::Debug for TopicState {
@@ -86,7 +89,8 @@ impl TopicState {
             })
             .collect::<Result<Vec<_>>>()?;
         let tails = highs.iter().map(|_| Tail::default()).collect();
-        Ok(Self { id, spec, keyspaces, highs, tails })
+        let waiters = highs.iter().map(|_| PartitionWaiters::default()).collect();
+        Ok(Self { id, spec, keyspaces, highs, tails, waiters })
     }
 
     pub(super) fn name(&self) -> &str {
@@ -105,11 +109,20 @@ impl TopicState {
             .ok_or_else(|| self.unknown_partition(partition))
     }
 
-    /// Publishes a new high watermark once its records are durable.
+    /// Publishes a new high watermark once its records are durable, and wakes the partition's
+    /// readers.
     pub(super) fn set_high(&self, partition: u32, high: Offset) {
         if let Some(slot) = self.highs.get(partition as usize) {
             slot.store(high, Ordering::Release);
         }
+        if let Some(waiters) = self.waiters.get(partition as usize) {
+            waiters.wake();
+        }
+    }
+
+    /// The readers of a partition.
+    pub(super) fn waiters(&self, partition: u32) -> Option<&PartitionWaiters> {
+        self.waiters.get(partition as usize)
     }
 
     /// The keyspace of a partition's records, or `UnknownPartition`.

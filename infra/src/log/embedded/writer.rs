@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::codec;
 use super::topics::{TopicState, Topics};
@@ -70,8 +70,6 @@ pub(super) struct WriterParts {
     pub(super) meta: fjall::Keyspace,
     pub(super) committed: fjall::Keyspace,
     pub(super) topics: Arc<Topics>,
-    /// Bumped after every durable commit; readers wait on it.
-    pub(super) appended: Arc<watch::Sender<u64>>,
 }
 
 /// The handle to the writer thread. Dropping it closes the queue and waits for the thread, so
@@ -121,7 +119,7 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
                 }
                 WriteRequest::EnsureTopic { spec, reply } => {
                     // Topic changes are rare: commit what is pending, then apply it alone.
-                    std::mem::take(&mut group).commit(&parts, &mut fsyncs);
+                    std::mem::take(&mut group).commit(&mut fsyncs);
                     let outcome = ensure_topic(&parts, spec);
                     if matches!(outcome, Ok(TopicStatus::Created)) {
                         // Its declaration was fsynced, and so was everything before it.
@@ -134,7 +132,7 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
                 next = requests.try_recv().ok();
             }
         }
-        group.commit(&parts, &mut fsyncs);
+        group.commit(&mut fsyncs);
     }
     fsyncs.finish(&parts.db, "embedded log");
 }
@@ -220,20 +218,20 @@ impl Group {
         self.replies.push((reply, positions));
     }
 
-    fn commit(self, parts: &WriterParts, fsyncs: &mut Fsyncs) {
+    fn commit(self, fsyncs: &mut Fsyncs) {
         let Some(batch) = self.batch else { return };
         let mode = fsyncs.mode_for_commit(self.needs_fsync);
         match batch.durability(Some(mode)).commit() {
             Ok(()) => {
                 fsyncs.committed(mode);
                 for ((_, partition), write) in self.partitions {
-                    // Held in the tail before the high watermark shows them to readers.
+                    // Held in the tail before the high watermark shows them to readers (and
+                    // wakes the readers of this partition).
                     if let Some(tail) = write.topic.tail(partition) {
                         tail.extend(write.first, write.records);
                     }
                     write.topic.set_high(partition, write.next);
                 }
-                parts.appended.send_modify(|generation| *generation = generation.wrapping_add(1));
                 for (reply, positions) in self.replies {
                     let _ = reply.send(Ok(positions));
                 }

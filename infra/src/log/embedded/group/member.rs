@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use super::coordinator::Change;
 use crate::log::embedded::Shared;
@@ -23,8 +23,6 @@ pub(in crate::log::embedded) struct GroupMember {
     revoked: Vec<TopicPartition>,
     /// Signals a possible assignment change.
     rebalanced: Arc<Notify>,
-    /// Changes after every durable commit of the log.
-    appended: watch::Receiver<u64>,
 }
 
 impl GroupMember {
@@ -41,7 +39,6 @@ impl GroupMember {
         for topic in topics {
             counts.push((topic.clone(), shared.topics.get(topic)?.partition_count()));
         }
-        let appended = shared.appended.subscribe();
         let (id, rebalanced) = shared.groups.join(group, counts);
         Ok(Self {
             shared,
@@ -50,7 +47,6 @@ impl GroupMember {
             cursors: Cursors::default(),
             revoked: Vec::new(),
             rebalanced,
-            appended,
         })
     }
 
@@ -86,14 +82,13 @@ impl GroupConsumer for GroupMember {
             if let Some(change) = self.shared.groups.next_change(&self.group, self.id) {
                 return self.apply(change);
             }
-            self.appended.borrow_and_update();
             let records = self.cursors.collect(&self.shared, max_records)?;
             if !records.is_empty() {
                 return Ok(GroupEvent::Records(records));
             }
             tokio::select! {
                 () = self.rebalanced.notified() => {}
-                changed = self.appended.changed() => changed.map_err(|_| Error::Closed)?,
+                () = self.cursors.grown() => {}
             }
         }
     }
