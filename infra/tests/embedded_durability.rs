@@ -152,6 +152,54 @@ async fn concurrent_writers_get_dense_distinct_offsets() -> Result<()> {
     Ok(())
 }
 
+/// The writer commits appends without an fsync ahead of those that wait for one; writers of
+/// both kinds on the same partitions must still get dense, distinct offsets, each holding the
+/// record it was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_with_and_without_fsync_share_partitions_without_gaps_or_overlaps() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let log = Arc::new(EmbeddedLog::open(dir.path())?);
+    log.ensure_topic(&spec("mixed", 2)).await?;
+    let mut writers = Vec::new();
+    for writer in 0..32 {
+        let log = log.clone();
+        writers.push(tokio::spawn(async move {
+            let mut written = Vec::new();
+            for n in 0..25 {
+                let key = format!("{writer}-{n}");
+                let batch = vec![record("mixed", &key), record("mixed", &format!("{key}b"))];
+                let positions = if writer % 2 == 0 {
+                    log.append(batch, None).await?
+                } else {
+                    log.append_without_sync(batch).await?
+                };
+                written.push((key.clone(), positions[0].clone()));
+                written.push((format!("{key}b"), positions[1].clone()));
+            }
+            Ok::<_, Error>(written)
+        }));
+    }
+    let mut by_position = BTreeMap::new();
+    for writer in writers {
+        for (key, position) in writer.await.map_err(|e| Error::Invalid(e.to_string()))?? {
+            let previous = by_position.insert((position.partition, position.offset), key);
+            assert!(previous.is_none(), "two records at {position:?}");
+        }
+    }
+    assert_eq!(by_position.len(), 32 * 25 * 2);
+    for partition in 0..2 {
+        let tp = TopicPartition::new("mixed", partition);
+        let high = log.watermarks(&tp).await?.high;
+        let stored = log.read(&tp, 0, high as usize).await?;
+        assert_eq!(stored.len() as u64, high, "partition {partition} has a gap");
+        for record in stored {
+            let key = &by_position[&(partition, record.offset)];
+            assert_eq!(record.record.value.as_deref(), Some(key.as_bytes()));
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_store_writes_are_all_applied() -> Result<()> {
     let dir = tempfile::tempdir()?;

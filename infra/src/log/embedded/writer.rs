@@ -8,11 +8,14 @@
 //! hundred: throughput grows with the number of writers instead of collapsing. A failed commit
 //! fails every request in its group and advances nothing.
 //!
-//! A request may leave its fsync to the next one ([`Durability::WithNextFsync`]): a group made
-//! only of such requests is handed to the operating system and not fsynced, unless the last
-//! fsync is a second old; the writer fsyncs what is left when it stops ([`Fsyncs`]). Every
-//! fsync covers the whole journal, earlier groups included, so no durable record follows one
-//! that is not.
+//! A request may leave its fsync to the next one ([`Durability::WithNextFsync`]): such requests
+//! are handed to the operating system and not fsynced, unless the last fsync is a second old;
+//! the writer fsyncs what is left when it stops ([`Fsyncs`]). Every fsync covers the whole
+//! journal, earlier groups included, so no durable record follows one that is not. Each round
+//! of the writer commits the requests that leave their fsync first and answers them, then
+//! those that wait for one ([`Round`]): a command appended while the processor's last batch is
+//! being fsynced is visible to the processor as soon as that fsync ends, instead of waiting
+//! for the next one too (its append took half the time at full load, BENCHMARKS.md).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,16 +113,16 @@ impl Drop for Writer {
 fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
     let mut fsyncs = Fsyncs::new();
     while let Some(first) = requests.blocking_recv() {
-        let mut group = Group::default();
+        let mut round = Round::default();
         let mut next = Some(first);
         while let Some(request) = next.take() {
             match request {
                 WriteRequest::Append { records, commits, durability, reply } => {
-                    group.add(&parts, records, commits, durability, reply);
+                    round.add(&parts, records, commits, durability, reply);
                 }
                 WriteRequest::EnsureTopic { spec, reply } => {
                     // Topic changes are rare: commit what is pending, then apply it alone.
-                    std::mem::take(&mut group).commit(&mut fsyncs);
+                    std::mem::take(&mut round).commit(&mut fsyncs);
                     let outcome = ensure_topic(&parts, spec);
                     if matches!(outcome, Ok(TopicStatus::Created)) {
                         // Its declaration was fsynced, and so was everything before it.
@@ -128,13 +131,58 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
                     let _ = reply.send(outcome);
                 }
             }
-            if group.records < MAX_GROUP_RECORDS {
+            if round.records() < MAX_GROUP_RECORDS {
                 next = requests.try_recv().ok();
             }
         }
-        group.commit(&mut fsyncs);
+        round.commit(&mut fsyncs);
     }
     fsyncs.finish(&parts.db, "embedded log");
+}
+
+/// One round of the writer: the requests that leave their fsync to the next one, committed
+/// first and answered without waiting for an fsync, then those that wait for one.
+#[derive(Default)]
+struct Round {
+    relaxed: Group,
+    durable: Group,
+}
+
+impl Round {
+    fn add(
+        &mut self,
+        parts: &WriterParts,
+        records: Vec<PreparedRecord>,
+        commits: Vec<(Vec<u8>, Offset)>,
+        durability: Durability,
+        reply: AppendReply,
+    ) {
+        // A relaxed request writing a partition the durable group writes joins that group, so
+        // each partition's offsets are committed in the order they were given.
+        let relaxed = durability == Durability::WithNextFsync
+            && !records
+                .iter()
+                .any(|r| self.durable.partitions.contains_key(&(r.topic.id, r.partition)));
+        if relaxed {
+            self.relaxed.add(parts, records, commits, durability, reply, None);
+        } else {
+            self.durable.add(parts, records, commits, durability, reply, Some(&self.relaxed));
+        }
+    }
+
+    fn records(&self) -> usize {
+        self.relaxed.records + self.durable.records
+    }
+
+    fn commit(self, fsyncs: &mut Fsyncs) {
+        match self.relaxed.commit(fsyncs) {
+            Ok(()) => {
+                let _ = self.durable.commit(fsyncs);
+            }
+            // The durable group's offsets may follow the failed ones: it fails too.
+            Err(message) => self.durable.fail(&message),
+        }
+    }
 }
 
 /// Where a caller waits for its positions.
@@ -172,6 +220,7 @@ impl Group {
         commits: Vec<(Vec<u8>, Offset)>,
         durability: Durability,
         reply: AppendReply,
+        after: Option<&Group>,
     ) {
         // Every partition's keyspace is found before anything is added, so a request is taken
         // whole or not at all.
@@ -192,7 +241,12 @@ impl Group {
         for (record, keyspace) in records.iter().zip(keyspaces) {
             let write =
                 self.partitions.entry((record.topic.id, record.partition)).or_insert_with(|| {
-                    let high = record.topic.high(record.partition).unwrap_or_default();
+                    let high = after
+                        .and_then(|group| {
+                            group.partitions.get(&(record.topic.id, record.partition))
+                        })
+                        .map(|write| write.next)
+                        .unwrap_or_else(|| record.topic.high(record.partition).unwrap_or_default());
                     PartitionWrite {
                         topic: record.topic.clone(),
                         first: high,
@@ -218,8 +272,8 @@ impl Group {
         self.replies.push((reply, positions));
     }
 
-    fn commit(self, fsyncs: &mut Fsyncs) {
-        let Some(batch) = self.batch else { return };
+    fn commit(mut self, fsyncs: &mut Fsyncs) -> std::result::Result<(), String> {
+        let Some(batch) = self.batch.take() else { return Ok(()) };
         let mode = fsyncs.mode_for_commit(self.needs_fsync);
         match batch.durability(Some(mode)).commit() {
             Ok(()) => {
@@ -235,14 +289,21 @@ impl Group {
                 for (reply, positions) in self.replies {
                     let _ = reply.send(Ok(positions));
                 }
+                Ok(())
             }
             Err(error) => {
                 let message = storage_error(error).to_string();
                 tracing::error!(%message, "embedded log commit failed");
-                for (reply, _) in self.replies {
-                    let _ = reply.send(Err(Error::Storage(message.clone())));
-                }
+                self.fail(&message);
+                Err(message)
             }
+        }
+    }
+
+    /// Fails every request of the group without writing it.
+    fn fail(self, message: &str) {
+        for (reply, _) in self.replies {
+            let _ = reply.send(Err(Error::Storage(message.to_owned())));
         }
     }
 }
