@@ -51,7 +51,7 @@ use tokio::sync::oneshot;
 use self::group::{Coordinator, GroupMember};
 use self::reader::PartitionReader;
 use self::topics::{TopicState, Topics};
-use self::writer::{Durability, PreparedRecord, WriteRequest, Writer, WriterParts};
+use self::writer::{Append, Durability, PreparedRecord, WriteRequest, Writer, WriterParts};
 use crate::embedded::{DirLock, open_database, open_keyspace, storage_error};
 use crate::log::{
     EventLog, GroupCommit, GroupConsumer, LogCapabilities, LogReader, Offset, OutgoingRecord,
@@ -203,7 +203,7 @@ impl Shared {
         }
         let (reply, answer) = oneshot::channel();
         self.writer
-            .submit(WriteRequest::Append { records: prepared, commits, durability, reply })
+            .submit(WriteRequest::Append(Append { records: prepared, commits, durability, reply }))
             .await?;
         answer.await.map_err(|_| Error::Closed)?
     }

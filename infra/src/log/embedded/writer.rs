@@ -34,6 +34,9 @@ const MAX_GROUP_RECORDS: usize = 100_000;
 /// How many requests may wait for the writer before callers are held back.
 const QUEUE_DEPTH: usize = 4096;
 
+/// Where a caller waits for its positions.
+pub(super) type AppendReply = oneshot::Sender<Result<Vec<Position>>>;
+
 /// When an append is made durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Durability {
@@ -52,19 +55,21 @@ pub(super) struct PreparedRecord {
     pub(super) bytes: fjall::Slice,
 }
 
+/// One append as the writer takes it: records, group commits, or both.
+#[derive(Debug)]
+pub(super) struct Append {
+    pub(super) records: Vec<PreparedRecord>,
+    /// Encoded committed-offset keys and the offsets to store under them.
+    pub(super) commits: Vec<(Vec<u8>, Offset)>,
+    pub(super) durability: Durability,
+    /// Where the caller waits for its records' positions.
+    pub(super) reply: AppendReply,
+}
+
 #[derive(Debug)]
 pub(super) enum WriteRequest {
-    Append {
-        records: Vec<PreparedRecord>,
-        /// Encoded committed-offset keys and the offsets to store under them.
-        commits: Vec<(Vec<u8>, Offset)>,
-        durability: Durability,
-        reply: oneshot::Sender<Result<Vec<Position>>>,
-    },
-    EnsureTopic {
-        spec: TopicSpec,
-        reply: oneshot::Sender<Result<TopicStatus>>,
-    },
+    Append(Append),
+    EnsureTopic { spec: TopicSpec, reply: oneshot::Sender<Result<TopicStatus>> },
 }
 
 /// What the writer thread works on.
@@ -117,9 +122,7 @@ fn run(parts: WriterParts, mut requests: mpsc::Receiver<WriteRequest>) {
         let mut next = Some(first);
         while let Some(request) = next.take() {
             match request {
-                WriteRequest::Append { records, commits, durability, reply } => {
-                    round.add(&parts, records, commits, durability, reply);
-                }
+                WriteRequest::Append(append) => round.add(&parts, append),
                 WriteRequest::EnsureTopic { spec, reply } => {
                     // Topic changes are rare: commit what is pending, then apply it alone.
                     std::mem::take(&mut round).commit(&mut fsyncs);
@@ -149,24 +152,18 @@ struct Round {
 }
 
 impl Round {
-    fn add(
-        &mut self,
-        parts: &WriterParts,
-        records: Vec<PreparedRecord>,
-        commits: Vec<(Vec<u8>, Offset)>,
-        durability: Durability,
-        reply: AppendReply,
-    ) {
+    fn add(&mut self, parts: &WriterParts, append: Append) {
         // A relaxed request writing a partition the durable group writes joins that group, so
         // each partition's offsets are committed in the order they were given.
-        let relaxed = durability == Durability::WithNextFsync
-            && !records
+        let relaxed = append.durability == Durability::WithNextFsync
+            && !append
+                .records
                 .iter()
                 .any(|r| self.durable.partitions.contains_key(&(r.topic.id, r.partition)));
         if relaxed {
-            self.relaxed.add(parts, records, commits, durability, reply, None);
+            self.relaxed.add(parts, append, None);
         } else {
-            self.durable.add(parts, records, commits, durability, reply, Some(&self.relaxed));
+            self.durable.add(parts, append, Some(&self.relaxed));
         }
     }
 
@@ -184,9 +181,6 @@ impl Round {
         }
     }
 }
-
-/// Where a caller waits for its positions.
-type AppendReply = oneshot::Sender<Result<Vec<Position>>>;
 
 /// What a group appends to one partition.
 struct PartitionWrite {
@@ -213,15 +207,10 @@ struct Group {
 }
 
 impl Group {
-    fn add(
-        &mut self,
-        parts: &WriterParts,
-        records: Vec<PreparedRecord>,
-        commits: Vec<(Vec<u8>, Offset)>,
-        durability: Durability,
-        reply: AppendReply,
-        after: Option<&Group>,
-    ) {
+    /// Adds an append to the group; a partition this group has not written yet continues
+    /// after `after`'s records in it, if any, else after its high watermark.
+    fn add(&mut self, parts: &WriterParts, append: Append, after: Option<&Group>) {
+        let Append { records, commits, durability, reply } = append;
         // Every partition's keyspace is found before anything is added, so a request is taken
         // whole or not at all.
         let keyspaces = match records
