@@ -1,5 +1,6 @@
 //! The `nagare` binary: wires the log, the store and the roles together.
 
+mod allocator;
 mod bench;
 mod cli;
 mod serve;
@@ -17,12 +18,6 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, LogFormat};
 
-/// mimalloc instead of the system allocator: the hot paths (decoding records, building rows
-/// and batches) allocate many small short-lived buffers, and glibc's malloc spent about a
-/// quarter of the projections' CPU time on them (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// How long blocking work (file I/O of the embedded backends) may take to finish after the
 /// roles have stopped, before the process exits anyway.
 const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,6 +26,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let log_format = cli.log_format;
     telemetry::init(log_format);
+    allocator::without_transparent_huge_pages();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
