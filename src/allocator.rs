@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// a second back to the kernel. Under load it takes such memory back several times a second,
 /// and the first touch of each 2 MiB then faults in a huge page that the kernel zeroes there
 /// and then, inside whatever task touched it: 6 to 7 ms of CPU in one poll of an HTTP request
-/// or of the command processor, the largest part of the `commands` p99 (BENCHMARKS.md). With
+/// or of the command processor; without them the `commands` p99 fell by about half (BENCHMARKS.md). With
 /// 4 KiB pages a fault costs microseconds. The setting is the process's, so it also covers
 /// memory mimalloc has already reserved.
 pub(crate) fn without_transparent_huge_pages() {
