@@ -345,6 +345,30 @@ async fn progress_resolves_after_restart_and_times_out_on_unwritten_offsets() {
     h.stop().await;
 }
 
+/// The group offsets follow the checkpoints for operators' lag figures: committed within about
+/// a second of the last batch while the member waits for more, and again when it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_offsets_are_committed_while_idle_and_on_stop() {
+    let mut h = Harness::new().await;
+    let tea = new_id();
+    let positions = h.emit(vec![category_created(&tea, "Tea")]).await;
+    let tp = h.partition_of(&positions[0]);
+    h.start("idle.", 8);
+    h.progress.wait_for(&positions, support::WAIT).await.unwrap();
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    while h.log.committed("idle.categories", &tp).await.unwrap() != Some(positions[0].offset + 1) {
+        assert!(tokio::time::Instant::now() < deadline, "offsets committed while idle");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let coffee = new_id();
+    let more = h.emit(vec![category_created(&coffee, "Coffee")]).await;
+    h.progress.wait_for(&more, support::WAIT).await.unwrap();
+    h.stop().await;
+    let moved = h.partition_of(&more[0]);
+    assert_eq!(h.log.committed("idle.categories", &moved).await.unwrap(), Some(more[0].offset + 1));
+}
+
 mod paging {
     use super::*;
     use proptest::prelude::*;

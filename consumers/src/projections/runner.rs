@@ -1,8 +1,11 @@
 //! Runs one member of a projection's consumer group: joins the group, resumes every assigned
 //! partition from the checkpoint in the store (the truth, written with the rows), applies
-//! batches of events and writes each batch's rows and checkpoints together, then commits the
-//! group offsets. A process may run several members of one projection; each has its own
-//! partitions, batches and row cache.
+//! batches of events and writes each batch's rows and checkpoints together. A process may run
+//! several members of one projection; each has its own partitions, batches and row cache.
+//!
+//! The group offsets follow the checkpoints at most once per [`COMMIT_INTERVAL`] (and whenever
+//! partitions change hands or the member stops): they only show lag to operators, since a member
+//! resumes from the checkpoints, and committing one per batch cost a durable log write each.
 //!
 //! When the member is behind (a replay, a burst), a full batch is written while the next one
 //! is applied, one write at a time so checkpoints land in order; rows the member has recently
@@ -15,6 +18,7 @@ use std::time::Duration;
 use nagare_infra::{Checkpoint, TopicPartition, WriteBatch};
 use nagare_infra::{EventLog, GroupConsumer, GroupEvent, Offset, ReadStore, StoredRecord};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::row_cache::RowCache;
@@ -26,6 +30,9 @@ use crate::{Error, Result};
 /// Wait before restarting a failed projection, doubled per consecutive failure up to the max.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+/// How often a member commits its group offsets while it applies events (Kafka's own clients
+/// default to five seconds).
+const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One projection and everything it needs to run.
 #[derive(Debug)]
@@ -48,6 +55,9 @@ struct Session {
     next_offsets: HashMap<TopicPartition, Offset>,
     cache: RowCache,
     writing: Option<Writing>,
+    /// Offsets written to the store with their checkpoints but not yet committed to the group.
+    uncommitted: BTreeMap<TopicPartition, Offset>,
+    last_commit: Instant,
 }
 
 /// A batch whose store write is under way.
@@ -97,12 +107,17 @@ impl Runner {
             next_offsets: HashMap::new(),
             cache: RowCache::new(self.row_cache_bytes),
             writing: None,
+            uncommitted: BTreeMap::new(),
+            last_commit: Instant::now(),
         };
         let outcome =
             self.consume_session(consumer.as_mut(), &mut session, shutdown, applied_any).await;
         // The batch in hand is finished either way: a write left running would race the
         // restart's reading of the checkpoints.
         let finished = self.finish_writing(consumer.as_mut(), &mut session).await;
+        if finished.is_ok() {
+            self.commit_offsets(consumer.as_mut(), &mut session).await;
+        }
         outcome.and(finished)
     }
 
@@ -114,19 +129,29 @@ impl Runner {
         applied_any: &mut bool,
     ) -> Result<()> {
         loop {
+            let commit_due = session.last_commit + COMMIT_INTERVAL;
+            let idle_commit = !session.uncommitted.is_empty() && session.writing.is_none();
+            // `next` loses nothing when the commit's timer wins (`GroupConsumer::next`).
             let event = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
+                () = tokio::time::sleep_until(commit_due), if idle_commit => {
+                    self.commit_offsets(consumer, session).await;
+                    continue;
+                }
                 event = consumer.next(self.batch_size.max(1)) => event?,
             };
             match event {
                 GroupEvent::Assigned(partitions) => {
                     self.finish_writing(consumer, session).await?;
+                    self.commit_offsets(consumer, session).await;
                     session.cache.clear();
                     self.resume(consumer, &mut session.next_offsets, partitions).await?;
                 }
                 GroupEvent::Revoked(partitions) => {
+                    // The revoked partitions' offsets are committed before they are released.
                     self.finish_writing(consumer, session).await?;
+                    self.commit_offsets(consumer, session).await;
                     session.cache.clear();
                     for tp in partitions {
                         session.next_offsets.remove(&tp);
@@ -265,7 +290,7 @@ impl Runner {
     }
 
     /// Waits for the batch being written, if any; its rows join the cache and its offsets are
-    /// committed to the group.
+    /// committed to the group once [`COMMIT_INTERVAL`] has passed since the last commit.
     async fn finish_writing(
         &self,
         consumer: &mut dyn GroupConsumer,
@@ -280,13 +305,26 @@ impl Runner {
         for ((table, key), row) in writing.rows {
             session.cache.insert(table, key, row);
         }
+        session.uncommitted.extend(writing.advanced);
+        if session.last_commit.elapsed() >= COMMIT_INTERVAL {
+            self.commit_offsets(consumer, session).await;
+        }
+        Ok(())
+    }
+
+    /// Commits the offsets of the batches written since the last commit.
+    async fn commit_offsets(&self, consumer: &mut dyn GroupConsumer, session: &mut Session) {
+        session.last_commit = Instant::now();
+        if session.uncommitted.is_empty() {
+            return;
+        }
+        let offsets = std::mem::take(&mut session.uncommitted).into_iter().collect();
         // The group offsets only help tools that show lag; the checkpoint decides where to
         // resume, so a failed commit is worth a warning, not a restart.
-        if let Err(error) = consumer.commit(writing.advanced).await {
+        if let Err(error) = consumer.commit(offsets).await {
             tracing::warn!(projection = self.projection.name(), %error,
                 "could not commit group offsets");
         }
-        Ok(())
     }
 }
 

@@ -236,7 +236,8 @@ pub enum GroupEvent {
 /// A member of a consumer group. Dropping it leaves the group.
 #[async_trait]
 pub trait GroupConsumer: Send + fmt::Debug {
-    /// Waits for the next assignment change or batch of records.
+    /// Waits for the next assignment change or batch of records. Cancel-safe: dropped before
+    /// it returns, it has consumed nothing, so callers may race it against a timer.
     async fn next(&mut self, max_records: usize) -> Result<GroupEvent>;
 
     /// Moves the read position of an assigned partition.
