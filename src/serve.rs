@@ -10,6 +10,7 @@ use anyhow::Context;
 use nagare_consumers::{Progress, ProjectionConfig, ReadModels};
 use nagare_infra::{EventLog, ReadStore};
 use nagare_producers::{ProcessorConfig, ProcessorStatus};
+use nagare_schemas::reply_handoff::ReplyHandoff;
 use nagare_schemas::topics::Topics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -96,7 +97,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Progress::new()
     };
 
-    let parts = Parts { log, store, topics, progress, processor: ProcessorStatus::new() };
+    let parts = Parts {
+        log,
+        store,
+        topics,
+        progress,
+        processor: ProcessorStatus::new(),
+        reply_handoff: ReplyHandoff::default(),
+    };
     let mut supervisor = Supervisor::default();
     if let Some(store) = parts.store.as_ref().filter(|_| roles.contains(&Role::Projections)) {
         let group_prefix = nagare_consumers::projection_group_prefix(&**store, &parts.topics)
@@ -190,6 +198,9 @@ struct Parts {
     progress: Progress,
     /// The command processor's start-up, which readiness includes when this process runs it.
     processor: ProcessorStatus,
+    /// Where the command processor of this process hands the replies for this process's
+    /// gateway, instead of writing them to the replies topic.
+    reply_handoff: ReplyHandoff,
 }
 
 /// Prints the one line on stdout that scripts and tests wait for. A closed stdout is no reason
@@ -223,6 +234,7 @@ fn start_processor(supervisor: &mut Supervisor, parts: &Parts, args: &ServeArgs)
         group: format!("{}command-processor", parts.topics.prefix()),
         snapshot_every: args.snapshot_every.as_option(),
         batch_size: PROCESSOR_BATCH,
+        reply_handoff: parts.reply_handoff.clone(),
     };
     tracing::info!(snapshot_every = %args.snapshot_every, "starting the command processor");
     let (log, topics, status) = (parts.log.clone(), parts.topics.clone(), parts.processor.clone());
@@ -247,6 +259,7 @@ fn start_gateway(
         progress: parts.progress.clone(),
         topics: parts.topics.clone(),
         role_checks: processor_check(parts, roles).into_iter().collect(),
+        reply_handoff: parts.reply_handoff.clone(),
     };
     let config = nagare_gateway::GatewayConfig {
         command_timeout: COMMAND_TIMEOUT,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use nagare_consumers::{Progress, ReadModels};
 use nagare_infra::{EventLog, ReadStore};
+use nagare_schemas::reply_handoff::ReplyHandoff;
 use nagare_schemas::topics::Topics;
 
 /// The components the gateway talks to, built by the binary.
@@ -20,6 +21,9 @@ pub struct GatewayDeps {
     pub topics: Topics,
     /// Other roles of this process whose readiness `/health/ready` includes.
     pub role_checks: Vec<RoleCheck>,
+    /// Where a command processor of this process hands over the replies for this gateway
+    /// (an empty one when none runs here: every reply then comes through the replies topic).
+    pub reply_handoff: ReplyHandoff,
 }
 
 /// How readiness asks another role of this process (the command processor, say) whether it is

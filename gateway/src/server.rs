@@ -27,6 +27,7 @@ pub async fn serve(
     let bus = CommandBus::start(deps.log.clone(), deps.topics.clone(), bus_shutdown.clone())
         .await?
         .with_reply_timeout(config.command_timeout);
+    bus.accept_handoff(&deps.reply_handoff);
     let schema = build_schema(GraphqlServices {
         read_models: deps.read_models.clone(),
         commands: bus.clone(),

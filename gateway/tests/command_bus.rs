@@ -10,6 +10,7 @@ use nagare_gateway::{CommandBus, Error};
 use nagare_infra::{EventLog, OutgoingRecord, Record, TopicPartition, partitioner};
 use nagare_schemas::commands::{Command, DeleteCategory};
 use nagare_schemas::replies::{CommandRejected, CommandReply, RejectionCode};
+use nagare_schemas::reply_handoff::ReplyHandoff;
 use nagare_schemas::{codec, metadata};
 use support::{PARTITIONS, open_topics};
 use tokio_util::sync::CancellationToken;
@@ -126,4 +127,37 @@ async fn after_shutdown_waiting_sends_fail_as_stopped() {
     let result = tokio::time::timeout(Duration::from_secs(5), sent).await;
     assert!(matches!(result, Ok(Ok(Err(Error::BusStopped)))), "{result:?}");
     assert!(!bus.is_listening());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_that_accepts_the_handoff_takes_its_replies_from_it() {
+    let (log, topics, _dir) = open_topics().await;
+    let handoff = ReplyHandoff::default();
+    let bus = CommandBus::start(log, topics, CancellationToken::new())
+        .await
+        .expect("bus")
+        .with_reply_timeout(Duration::from_secs(10));
+    assert!(handoff.recipient(bus.instance_id()).is_none());
+    bus.accept_handoff(&handoff);
+    let recipient = handoff.recipient(bus.instance_id()).expect("the bus's route");
+
+    let sender = bus.clone();
+    let sent =
+        tokio::spawn(async move { sender.send(delete_category(), "cmd-4".into(), None).await });
+    // As the processor of this process would, once the command's events were durable; a reply
+    // nobody waits for goes nowhere. (Handing over may race the send's registration: retry.)
+    recipient.deliver(rejection("someone-else"));
+    let answer = loop {
+        recipient.deliver(rejection("cmd-4"));
+        if sent.is_finished() {
+            break sent.await.expect("task").expect("reply");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(answer, rejection("cmd-4"));
+
+    // Without the bus its route is gone: replies to it would be written to the topic again.
+    let instance_id = bus.instance_id().to_owned();
+    drop(bus);
+    assert!(handoff.recipient(&instance_id).is_none());
 }

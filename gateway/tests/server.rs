@@ -44,6 +44,8 @@ async fn routes_answer_and_shutdown_returns() {
         progress: backends.progress.clone(),
         topics: backends.topics.clone(),
         role_checks: Vec::new(),
+        // Replies through the topic, as for a gateway whose processor runs elsewhere.
+        reply_handoff: Default::default(),
     };
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(serve(listener, deps, GatewayConfig::default(), shutdown.clone()));

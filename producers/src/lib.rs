@@ -1,7 +1,8 @@
 //! Nagare's write side: the Category, Product and Order aggregates (pure decide/apply logic,
 //! tested given/when/then with no I/O), and the command processor that owns command partitions
 //! as a consumer group, rebuilds their aggregates from snapshots and events, decides each
-//! command once, and writes events, the reply and the command offset together.
+//! command once, and writes events, the reply and the command offset together (a reply for a
+//! gateway of the same process is handed over in memory instead, once the events are durable).
 
 pub mod aggregates;
 pub mod catalog;
@@ -20,6 +21,7 @@ pub use processor::{
 use std::sync::Arc;
 
 use nagare_infra::EventLog;
+use nagare_schemas::reply_handoff::ReplyHandoff;
 use nagare_schemas::topics::Topics;
 use tokio_util::sync::CancellationToken;
 
@@ -48,6 +50,9 @@ pub struct ProcessorConfig {
     pub snapshot_every: Option<u64>,
     /// Commands decided per durable write at most.
     pub batch_size: usize,
+    /// The gateways of this process: their replies are handed over in memory once durable,
+    /// instead of written to the replies topic (empty: every reply is written).
+    pub reply_handoff: ReplyHandoff,
 }
 
 /// Runs the command processor until `shutdown` is cancelled, then finishes the batch in hand.

@@ -10,12 +10,15 @@
 //! - [`codec`]: `encode_*` writes the newest schema version; `decode_*` reads every known version
 //!   into today's types by Avro schema resolution; `decode_to_json` shows any record as JSON.
 //! - [`metadata`], [`topics`]: header names and topic names shared by every role.
+//! - [`reply_handoff`]: replies passed in memory to a gateway of the same process instead of
+//!   through the replies topic.
 
 pub mod codec;
 pub mod commands;
 pub mod events;
 pub mod metadata;
 pub mod replies;
+pub mod reply_handoff;
 pub mod topics;
 pub mod values;
 

@@ -4,7 +4,8 @@
 //! Each gateway instance picks a random id at start and names it in every command's
 //! `reply_to` header. The processor writes the reply to the replies partition that id hashes
 //! to (Kafka's murmur2, as for any key), so an instance reads one partition, starting at its
-//! high watermark: replies written before the instance existed cannot be for it.
+//! high watermark: replies written before the instance existed cannot be for it. A processor
+//! in the same process hands the reply over in memory instead ([`CommandBus::accept_handoff`]).
 
 mod listener;
 mod pending;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use nagare_infra::{EventLog, TopicPartition, partitioner};
 use nagare_schemas::commands::Command;
 use nagare_schemas::replies::CommandReply;
+use nagare_schemas::reply_handoff::{HandoffRegistration, ReplyHandoff};
 use nagare_schemas::topics::Topics;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -45,6 +47,8 @@ struct Shared {
     pending: Arc<PendingReplies>,
     state: Arc<ListenerState>,
     listener: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    /// This instance's route in the process's reply hand-off, while it has one.
+    handoff: parking_lot::Mutex<Option<HandoffRegistration>>,
 }
 
 impl CommandBus {
@@ -86,6 +90,7 @@ impl CommandBus {
             pending,
             state,
             listener: parking_lot::Mutex::new(Some(handle)),
+            handoff: parking_lot::Mutex::new(None),
         };
         Ok(CommandBus { shared: Arc::new(shared), reply_timeout: DEFAULT_REPLY_TIMEOUT })
     }
@@ -123,6 +128,19 @@ impl CommandBus {
             Ok(None) => Err(Error::BusStopped),
             Err(_) => Err(Error::CommandTimeout { command_id, timeout: self.reply_timeout }),
         }
+    }
+
+    /// Takes the replies that a command processor of this process decides from `handoff`, in
+    /// memory, instead of through the replies topic (which still brings those of processors
+    /// elsewhere). The route lasts as long as the bus.
+    pub fn accept_handoff(&self, handoff: &ReplyHandoff) {
+        let pending = Arc::clone(&self.shared.pending);
+        let registration = handoff.register(&self.shared.instance_id, move |reply| {
+            if !pending.complete(reply) {
+                tracing::debug!("handed-over reply for a command nobody waits for");
+            }
+        });
+        *self.shared.handoff.lock() = Some(registration);
     }
 
     /// This gateway instance's id, the `reply_to` of its commands.

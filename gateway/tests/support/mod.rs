@@ -57,7 +57,13 @@ impl Backends {
         tokio::spawn(run_command_processor(
             Arc::clone(&log),
             topics.clone(),
-            ProcessorConfig { group: "processor".into(), snapshot_every: Some(10), batch_size: 64 },
+            ProcessorConfig {
+                group: "processor".into(),
+                snapshot_every: Some(10),
+                batch_size: 64,
+                // Replies through the topic, as for a processor in another process.
+                reply_handoff: Default::default(),
+            },
             shutdown.child_token(),
         ));
         tokio::spawn(run_projections(

@@ -1,6 +1,8 @@
 //! Deciding one batch of commands of one partition, in memory: the output is every record the
 //! batch writes (events, dead letters and snapshots; the replies apart, since a reply may only
-//! follow the events it names, see [`super::write`]) and the command offset to commit. The
+//! follow the events it names, see [`super::write`]), the replies to hand over in memory to
+//! gateways of this process instead (see `nagare_schemas::reply_handoff`) and the command
+//! offset to commit. The
 //! state is updated as commands are decided, so the next command of the batch sees the previous
 //! one's events; if the write fails, the caller throws the state away.
 
@@ -15,6 +17,7 @@ use nagare_schemas::metadata;
 use nagare_schemas::replies::{
     CommandAccepted, CommandRejected, CommandReply, LogPosition, RejectionCode,
 };
+use nagare_schemas::reply_handoff::{Recipient, ReplyHandoff};
 use nagare_schemas::topics::Topics;
 
 use super::partition::{AggregateEntry, PartitionState};
@@ -31,6 +34,8 @@ pub(crate) struct BatchContext<'a> {
     pub(crate) group: &'a str,
     pub(crate) partition: u32,
     pub(crate) snapshot_every: Option<u64>,
+    /// The gateways of this process, whose replies are handed over rather than written.
+    pub(crate) handoff: &'a ReplyHandoff,
 }
 
 /// Everything one batch writes.
@@ -40,6 +45,8 @@ pub(crate) struct PlannedBatch {
     pub(crate) records: Vec<OutgoingRecord>,
     /// The answers to the waiting gateways; they name positions of `records`.
     pub(crate) replies: Vec<OutgoingRecord>,
+    /// The answers to gateways of this process, handed over once `records` are durable.
+    pub(crate) handed_over: Vec<(Recipient, CommandReply)>,
     /// Where the leading event records must land (the replies already name these positions).
     pub(crate) expected: Vec<Position>,
     pub(crate) commit: Option<GroupCommit>,
@@ -54,6 +61,7 @@ struct Output {
     events: Vec<OutgoingRecord>,
     expected: Vec<Position>,
     replies: Vec<OutgoingRecord>,
+    handed_over: Vec<(Recipient, CommandReply)>,
     dead_letters: Vec<OutgoingRecord>,
 }
 
@@ -87,6 +95,7 @@ pub(crate) fn plan_batch(
     plan.expected = out.expected;
     plan.records = out.events;
     plan.replies = out.replies;
+    plan.handed_over = out.handed_over;
     plan.records.extend(out.dead_letters);
     plan.records.extend(snapshots);
     plan.commit = commands.last().map(|last| GroupCommit {
@@ -127,7 +136,7 @@ fn handle_command(
             field: rejection.field,
             message: rejection.message,
         });
-        push_reply(ctx, out, reply_to, command_id, &reply);
+        push_reply(ctx, out, reply_to, command_id, reply);
     };
 
     let decoded = match record.value.as_deref() {
@@ -160,7 +169,7 @@ fn handle_command(
     let entry = state.entry(&aggregate_key);
     if let Some(receipt) = entry.and_then(|e| e.receipts.get(command_id)) {
         let reply = accepted(command_id, &aggregate_id, receipt, true);
-        push_reply(ctx, out, reply_to, command_id, &reply);
+        push_reply(ctx, out, reply_to, command_id, reply);
         return Outcome::Duplicate;
     }
     let fresh;
@@ -193,7 +202,7 @@ fn handle_command(
         .cloned()
         .unwrap_or(Receipt { version, positions: Vec::new() });
     let reply = accepted(command_id, &aggregate_id, &receipt, false);
-    push_reply(ctx, out, reply_to, command_id, &reply);
+    push_reply(ctx, out, reply_to, command_id, reply);
     Outcome::Accepted
 }
 
@@ -251,21 +260,26 @@ fn accepted(
     })
 }
 
-/// Replies are keyed by the waiting gateway's instance id; without one nobody waits.
+/// Replies are keyed by the waiting gateway's instance id; without one nobody waits. A gateway
+/// of this process gets its reply handed over, any other a reply record.
 fn push_reply(
     ctx: &BatchContext<'_>,
     out: &mut Output,
     reply_to: Option<&str>,
     command_id: &str,
-    reply: &CommandReply,
+    reply: CommandReply,
 ) {
     let Some(reply_to) = reply_to else { return };
+    if let Some(recipient) = ctx.handoff.recipient(reply_to) {
+        out.handed_over.push((recipient, reply));
+        return;
+    }
     out.replies.push(OutgoingRecord {
         topic: ctx.topics.replies(),
         partition: None,
         record: Record {
             key: Some(Bytes::copy_from_slice(reply_to.as_bytes())),
-            value: Some(Bytes::from(codec::encode_reply(reply))),
+            value: Some(Bytes::from(codec::encode_reply(&reply))),
             headers: vec![header(metadata::COMMAND_ID, command_id)],
             timestamp_ms: now_ms(),
         },

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use nagare_infra::TopicPartition;
 use nagare_schemas::commands::{CreateCategory, CreateProduct};
@@ -15,8 +16,11 @@ fn topics() -> Topics {
     Topics::default()
 }
 
+/// No gateway in this process: every reply is a record.
+static NO_HANDOFF: LazyLock<ReplyHandoff> = LazyLock::new(ReplyHandoff::default);
+
 fn ctx<'a>(topics: &'a Topics, snapshot_every: Option<u64>) -> BatchContext<'a> {
-    BatchContext { topics, group: "processors", partition: 3, snapshot_every }
+    BatchContext { topics, group: "processors", partition: 3, snapshot_every, handoff: &NO_HANDOFF }
 }
 
 fn create_category(name: &str) -> Command {
@@ -197,6 +201,30 @@ fn a_command_keyed_by_another_id_is_dead_lettered() {
     );
     assert_eq!(plan.dead_lettered, 1);
     assert!(records_on(&plan, &topics.events(AggregateType::Category)).is_empty());
+}
+
+#[test]
+fn the_replies_for_a_gateway_of_this_process_are_handed_over_not_written() {
+    let topics = topics();
+    let handoff = ReplyHandoff::default();
+    let _registration = handoff.register(GATEWAY, |_| {});
+    let mut elsewhere = stored(1, &create_category("Tea"), "cmd-2");
+    for (name, value) in &mut elsewhere.record.headers {
+        if name == metadata::REPLY_TO {
+            *value = Bytes::from_static(b"gateway-in-another-process");
+        }
+    }
+    let plan = plan_batch(
+        &BatchContext { handoff: &handoff, ..ctx(&topics, None) },
+        &mut PartitionState::default(),
+        &mut Catalog::new(),
+        &[stored(0, &create_category("Tea"), "cmd-1"), elsewhere],
+    );
+    let handed: Vec<&str> = plan.handed_over.iter().map(|(_, r)| r.command_id()).collect();
+    assert_eq!(handed, ["cmd-1"]);
+    let written: Vec<String> = replies(&plan).iter().map(|r| r.command_id().to_owned()).collect();
+    assert_eq!(written, ["cmd-2"], "the other process's gateway reads its reply from the topic");
+    assert_eq!((plan.accepted, plan.rejected), (1, 1), "the second create finds the category");
 }
 
 #[test]

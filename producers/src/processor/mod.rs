@@ -218,6 +218,7 @@ impl Processor {
             group: &self.config.group,
             partition,
             snapshot_every: self.config.snapshot_every,
+            handoff: &self.config.reply_handoff,
         };
         let plan = plan_batch(&ctx, state, self.catalog.catalog_mut(), commands);
         Some(Decided { tp, commands: commands.len(), plan })

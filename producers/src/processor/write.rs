@@ -14,8 +14,14 @@
 //! next owner of the partition rebuilds from the events (their headers carry the command ids),
 //! re-reads the commands and answers them as duplicates, and so is a client's retry with the
 //! same `commandId`.
+//!
+//! Replies to gateways of this process are handed over in memory as soon as the events are
+//! durable (after the one append, or after the first step), never before; a batch whose events
+//! were not written hands nothing over.
 
 use nagare_infra::{EventLog, Position};
+use nagare_schemas::replies::CommandReply;
+use nagare_schemas::reply_handoff::Recipient;
 
 use super::batch::PlannedBatch;
 
@@ -39,14 +45,27 @@ pub(crate) async fn write_batch(
     atomic: bool,
     plan: PlannedBatch,
 ) -> WriteOutcome {
-    let PlannedBatch { mut records, replies, expected, commit, .. } = plan;
+    let PlannedBatch { mut records, replies, handed_over, expected, commit, .. } = plan;
     if atomic {
         records.extend(replies);
-        return append_checked(log, records, commit, &expected).await;
+        let outcome = append_checked(log, records, commit, &expected).await;
+        if matches!(outcome, WriteOutcome::Written) {
+            hand_over(handed_over);
+        }
+        return outcome;
     }
     match append_checked(log, records, None, &expected).await {
-        WriteOutcome::Written => append_checked(log, replies, commit, &[]).await,
+        WriteOutcome::Written => {
+            hand_over(handed_over);
+            append_checked(log, replies, commit, &[]).await
+        }
         not_written => not_written,
+    }
+}
+
+fn hand_over(replies: Vec<(Recipient, CommandReply)>) {
+    for (recipient, reply) in replies {
+        recipient.deliver(reply);
     }
 }
 

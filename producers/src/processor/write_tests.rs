@@ -20,6 +20,7 @@ use nagare_schemas::commands::{AddStock, Command, CreateCategory, CreateProduct}
 use nagare_schemas::events::AggregateType;
 use nagare_schemas::metadata;
 use nagare_schemas::replies::{CommandAccepted, CommandReply};
+use nagare_schemas::reply_handoff::{HandoffRegistration, ReplyHandoff};
 use nagare_schemas::topics::Topics;
 use nagare_schemas::values::EntityId;
 use parking_lot::Mutex;
@@ -166,6 +167,48 @@ impl EventLog for ObservedLog {
     }
 }
 
+/// The replies handed over to `GATEWAY` as if it ran in the processor's process, each checked
+/// at the moment it arrives: the events it names must already be in the log.
+#[derive(Default)]
+struct HandedOver {
+    replies: Arc<Mutex<Vec<CommandReply>>>,
+    breaches: Arc<Mutex<Vec<String>>>,
+    registration: Mutex<Option<HandoffRegistration>>,
+}
+
+impl HandedOver {
+    fn register(&self, handoff: &ReplyHandoff, log: Arc<dyn EventLog>) {
+        let (replies, breaches) = (Arc::clone(&self.replies), Arc::clone(&self.breaches));
+        let registration = handoff.register(GATEWAY, move |reply| {
+            if let CommandReply::Accepted(accepted) = &reply {
+                for position in &accepted.positions {
+                    let tp = TopicPartition::new(position.topic.clone(), position.partition as u32);
+                    // The embedded log answers at once; nothing here waits on the processor.
+                    let high =
+                        futures::executor::block_on(log.watermarks(&tp)).map_or(0, |w| w.high);
+                    if high <= position.offset as u64 {
+                        breaches.lock().push(format!(
+                            "reply to {} handed over before {tp}@{} was written",
+                            accepted.command_id, position.offset
+                        ));
+                    }
+                }
+            }
+            replies.lock().push(reply);
+        });
+        *self.registration.lock() = Some(registration);
+    }
+
+    async fn wait_for(&self, count: usize) -> Vec<CommandReply> {
+        let started = Instant::now();
+        while self.replies.lock().len() < count {
+            assert!(started.elapsed() < PATIENCE, "{:?} handed over", self.replies.lock());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.replies.lock().clone()
+    }
+}
+
 /// A processor running on an [`ObservedLog`] over an embedded log in a temporary directory.
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -179,6 +222,16 @@ impl Fixture {
         atomic_append: bool,
         fail_reply_append: FailRule,
         snapshot_every: Option<u64>,
+    ) -> Self {
+        Self::start_with_handoff(atomic_append, fail_reply_append, snapshot_every, None).await
+    }
+
+    /// With `handoff`, the gateway `GATEWAY` is in the processor's process.
+    async fn start_with_handoff(
+        atomic_append: bool,
+        fail_reply_append: FailRule,
+        snapshot_every: Option<u64>,
+        handoff: Option<&HandedOver>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let url = format!("embedded://{}", dir.path().display());
@@ -194,7 +247,16 @@ impl Fixture {
             breaches: Mutex::new(Vec::new()),
             mixed_appends: AtomicUsize::new(0),
         });
-        let config = ProcessorConfig { group: "processors".into(), snapshot_every, batch_size: 16 };
+        let reply_handoff = ReplyHandoff::default();
+        if let Some(handed_over) = handoff {
+            handed_over.register(&reply_handoff, Arc::clone(&log.inner));
+        }
+        let config = ProcessorConfig {
+            group: "processors".into(),
+            snapshot_every,
+            batch_size: 16,
+            reply_handoff,
+        };
         let shutdown = CancellationToken::new();
         let dyn_log: Arc<dyn EventLog> = log.clone();
         let task =
@@ -423,4 +485,25 @@ async fn failed_batch_writes_are_decided_again_and_every_command_applied_once() 
         assert_eq!(seen, (2..=51).collect::<Vec<i64>>(), "versions of {product}");
     }
     assert!(fixture.log.failed_reply_appends() > 0, "no batch write failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_to_a_gateway_of_this_process_are_handed_over_once_durable_and_not_written() {
+    for atomic_append in [true, false] {
+        let handed_over = HandedOver::default();
+        let mut fixture =
+            Fixture::start_with_handoff(atomic_append, NEVER, None, Some(&handed_over)).await;
+        for n in 0..5 {
+            fixture.send(&create_category(n), &format!("c-{n}")).await;
+        }
+        let replies = handed_over.wait_for(5).await;
+        fixture.stop().await;
+        let mut ids: Vec<&str> = replies.iter().map(CommandReply::command_id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["c-0", "c-1", "c-2", "c-3", "c-4"], "atomic: {atomic_append}");
+        assert!(replies.iter().all(|r| matches!(r, CommandReply::Accepted(_))), "{replies:?}");
+        assert_eq!(handed_over.breaches.lock().clone(), Vec::<String>::new());
+        assert!(fixture.read_topic(&fixture.log.topics.replies()).await.is_empty());
+        assert_eq!(fixture.log.breaches(), Vec::<String>::new());
+    }
 }

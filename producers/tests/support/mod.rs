@@ -61,7 +61,12 @@ pub struct Running {
 
 pub fn start(log: &Arc<dyn EventLog>, snapshot_every: Option<u64>) -> Running {
     let shutdown = CancellationToken::new();
-    let config = ProcessorConfig { group: "processors".into(), snapshot_every, batch_size: 64 };
+    let config = ProcessorConfig {
+        group: "processors".into(),
+        snapshot_every,
+        batch_size: 64,
+        reply_handoff: Default::default(),
+    };
     let task = tokio::spawn(run_command_processor(log.clone(), topics(), config, shutdown.clone()));
     Running { shutdown, task }
 }
