@@ -1,8 +1,10 @@
-//! Nagare's topics on Kafka are readable by any client: after a server on `kafka://` handled a
-//! few mutations, a plain rdkafka consumer reads every record of its topics and decodes every
-//! value with the `.avsc` files of `schemas/avro/` alone (Avro single-object encoding, the writer
-//! schema found by the Rabin fingerprint of its canonical form). Each keyed record sits in
-//! partition murmur2(key) mod N, and the headers carry what a client routes by.
+//! Nagare's topics on Kafka are readable by any client: after a gateway and a command processor
+//! on `kafka://` handled a few mutations, a plain rdkafka consumer reads every record of their
+//! topics and decodes every value with the `.avsc` files of `schemas/avro/` alone (Avro
+//! single-object encoding, the writer schema found by the Rabin fingerprint of its canonical
+//! form). Each keyed record sits in partition murmur2(key) mod N, and the headers carry what a
+//! client routes by. The two roles run as separate processes, so the replies go through their
+//! topic (a processor hands the replies for a gateway of its own process over in memory).
 
 mod avro_reader;
 mod common;
@@ -14,6 +16,7 @@ use apache_avro::types::Value as AvroValue;
 use avro_reader::murmur2::partition_for_key;
 use avro_reader::schema_files::{WriterSchema, WriterSchemas, field, text};
 use avro_reader::topic_records::{TopicRecord, read_all, topics_with_prefix};
+use common::cluster::{Node, SharedLog};
 use common::{Backend, DataDir, Server, command_id, repo_root, shop};
 use nagare_testkit::Broker;
 use serde_json::json;
@@ -55,9 +58,19 @@ async fn drive_mutations(server: &Server) -> String {
 #[tokio::test]
 async fn any_kafka_client_reads_the_topics_with_the_avsc_files_alone() {
     let dir = DataDir::on(Backend::Kafka);
-    let server = Server::start(&dir, &["--snapshot-every", "1", "--partitions", "4"]).await;
+    let log = SharedLog {
+        url: dir.log_url(),
+        topic_prefix: dir.topic_prefix().to_owned(),
+        partitions: 4,
+    };
+    let processor =
+        Node::start_with("processor", "commands", &log, &["--snapshot-every", "1"]).await;
+    let server =
+        Server::start(&dir, &["--roles", "gateway,projections", "--partitions", "4"]).await;
     let stock_key = drive_mutations(&server).await;
     assert!(server.terminate(Duration::from_secs(30)).await.success());
+    // Every mutation had its reply, so everything the processor writes for them is written.
+    drop(processor);
 
     let schemas = WriterSchemas::load(&repo_root().join("schemas/avro")).expect("the .avsc files");
     assert!(schemas.len() >= 30, "only {} schema files", schemas.len());

@@ -53,6 +53,16 @@ impl Node {
     /// Starts `nagare serve --roles ROLES` on the shared log with a fresh embedded store, and
     /// waits for its start-up line (and, for a gateway, readiness).
     pub(crate) async fn start(name: &str, roles: &str, log: &SharedLog) -> Node {
+        Node::start_with(name, roles, log, &[]).await
+    }
+
+    /// [`Node::start`] with more flags for `nagare serve`.
+    pub(crate) async fn start_with(
+        name: &str,
+        roles: &str,
+        log: &SharedLog,
+        extra: &[&str],
+    ) -> Node {
         let store = tempfile::tempdir().expect("create a store directory");
         let args: Vec<String> = [
             "serve",
@@ -70,6 +80,8 @@ impl Node {
         .iter()
         .map(|a| a.to_string())
         .collect();
+        let args: Vec<String> =
+            args.into_iter().chain(extra.iter().map(|a| a.to_string())).collect();
         let mut command = nagare_command(&args);
         if roles.contains("gateway") || roles.contains("projections") {
             command.args(["--store".to_owned(), format!("embedded://{}", store.path().display())]);
