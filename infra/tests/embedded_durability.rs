@@ -15,6 +15,27 @@ use nagare_infra::{
     RowKey, TopicPartition, TopicSpec, WriteBatch, WriteOp,
 };
 
+/// Writer tasks run at once in the concurrency tests.
+const WRITERS: usize = 32;
+
+/// Runs `WRITERS` tasks at once, each given `shared` and its number, and gathers what they
+/// return; the first failure (or panic) fails the test.
+async fn concurrently<S, T, F, Fut>(shared: &Arc<S>, task: F) -> Result<Vec<T>>
+where
+    S: Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(Arc<S>, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>>> + Send + 'static,
+{
+    let tasks: Vec<_> =
+        (0..WRITERS).map(|writer| tokio::spawn(task(Arc::clone(shared), writer))).collect();
+    let mut gathered = Vec::new();
+    for task in tasks {
+        gathered.extend(task.await.map_err(|e| Error::Invalid(e.to_string()))??);
+    }
+    Ok(gathered)
+}
+
 fn spec(name: &str, partitions: u32) -> TopicSpec {
     TopicSpec { name: name.to_owned(), partitions, cleanup: Cleanup::Compact }
 }
@@ -118,24 +139,18 @@ async fn concurrent_writers_get_dense_distinct_offsets() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let log = Arc::new(EmbeddedLog::open(dir.path())?);
     log.ensure_topic(&spec("busy", 3)).await?;
-    let mut writers = Vec::new();
-    for writer in 0..32 {
-        let log = log.clone();
-        writers.push(tokio::spawn(async move {
-            let mut positions = Vec::new();
-            for n in 0..25 {
-                positions.extend(
-                    log.append(vec![record("busy", &format!("{writer}-{n}"))], None).await?,
-                );
-            }
-            Ok::<_, Error>(positions)
-        }));
-    }
-    let mut per_partition: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
-    for writer in writers {
-        for position in writer.await.map_err(|e| Error::Invalid(e.to_string()))?? {
-            per_partition.entry(position.partition).or_default().push(position.offset);
+    let positions = concurrently(&log, |log, writer| async move {
+        let mut positions = Vec::new();
+        for n in 0..25 {
+            positions
+                .extend(log.append(vec![record("busy", &format!("{writer}-{n}"))], None).await?);
         }
+        Ok(positions)
+    })
+    .await?;
+    let mut per_partition: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    for position in positions {
+        per_partition.entry(position.partition).or_default().push(position.offset);
     }
     let mut total = 0;
     for (partition, mut offsets) in per_partition {
@@ -148,7 +163,7 @@ async fn concurrent_writers_get_dense_distinct_offsets() -> Result<()> {
             expected.len() as u64
         );
     }
-    assert_eq!(total, 32 * 25);
+    assert_eq!(total, WRITERS * 25);
     Ok(())
 }
 
@@ -160,33 +175,28 @@ async fn appends_with_and_without_fsync_share_partitions_without_gaps_or_overlap
     let dir = tempfile::tempdir()?;
     let log = Arc::new(EmbeddedLog::open(dir.path())?);
     log.ensure_topic(&spec("mixed", 2)).await?;
-    let mut writers = Vec::new();
-    for writer in 0..32 {
-        let log = log.clone();
-        writers.push(tokio::spawn(async move {
-            let mut written = Vec::new();
-            for n in 0..25 {
-                let key = format!("{writer}-{n}");
-                let batch = vec![record("mixed", &key), record("mixed", &format!("{key}b"))];
-                let positions = if writer % 2 == 0 {
-                    log.append(batch, None).await?
-                } else {
-                    log.append_without_sync(batch).await?
-                };
-                written.push((key.clone(), positions[0].clone()));
-                written.push((format!("{key}b"), positions[1].clone()));
-            }
-            Ok::<_, Error>(written)
-        }));
-    }
-    let mut by_position = BTreeMap::new();
-    for writer in writers {
-        for (key, position) in writer.await.map_err(|e| Error::Invalid(e.to_string()))?? {
-            let previous = by_position.insert((position.partition, position.offset), key);
-            assert!(previous.is_none(), "two records at {position:?}");
+    let written = concurrently(&log, |log, writer| async move {
+        let mut written = Vec::new();
+        for n in 0..25 {
+            let key = format!("{writer}-{n}");
+            let batch = vec![record("mixed", &key), record("mixed", &format!("{key}b"))];
+            let positions = if writer % 2 == 0 {
+                log.append(batch, None).await?
+            } else {
+                log.append_without_sync(batch).await?
+            };
+            written.push((key.clone(), positions[0].clone()));
+            written.push((format!("{key}b"), positions[1].clone()));
         }
+        Ok(written)
+    })
+    .await?;
+    let mut by_position = BTreeMap::new();
+    for (key, position) in written {
+        let previous = by_position.insert((position.partition, position.offset), key);
+        assert!(previous.is_none(), "two records at {position:?}");
     }
-    assert_eq!(by_position.len(), 32 * 25 * 2);
+    assert_eq!(by_position.len(), WRITERS * 25 * 2);
     for partition in 0..2 {
         let tp = TopicPartition::new("mixed", partition);
         let high = log.watermarks(&tp).await?.high;
@@ -205,38 +215,31 @@ async fn concurrent_store_writes_are_all_applied() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(EmbeddedStore::open(dir.path())?);
     store.ensure_table("rows").await?;
-    let mut writers = Vec::new();
-    for writer in 0..32u8 {
-        let store = store.clone();
-        writers.push(tokio::spawn(async move {
-            for n in 0..20u8 {
-                let key = RowKey {
-                    partition: Bytes::from(vec![writer]),
-                    clustering: Bytes::from(vec![n]),
-                };
-                let put =
-                    WriteOp::Put { table: "rows".into(), key, value: Bytes::from(vec![writer, n]) };
-                let checkpoint = Checkpoint {
-                    projection: "p".into(),
-                    tp: TopicPartition::new("e", u32::from(writer)),
-                    next_offset: u64::from(n) + 1,
-                };
-                store.write(WriteBatch { ops: vec![put], checkpoints: vec![checkpoint] }).await?;
-            }
-            Ok::<_, Error>(())
-        }));
-    }
-    for writer in writers {
-        writer.await.map_err(|e| Error::Invalid(e.to_string()))??;
-    }
-    for writer in 0..32u8 {
+    concurrently(&store, |store, writer| async move {
+        let writer = u8::try_from(writer).map_err(|e| Error::Invalid(e.to_string()))?;
+        for n in 0..20u8 {
+            let key =
+                RowKey { partition: Bytes::from(vec![writer]), clustering: Bytes::from(vec![n]) };
+            let put =
+                WriteOp::Put { table: "rows".into(), key, value: Bytes::from(vec![writer, n]) };
+            let checkpoint = Checkpoint {
+                projection: "p".into(),
+                tp: TopicPartition::new("e", u32::from(writer)),
+                next_offset: u64::from(n) + 1,
+            };
+            store.write(WriteBatch { ops: vec![put], checkpoints: vec![checkpoint] }).await?;
+        }
+        Ok(Vec::<()>::new())
+    })
+    .await?;
+    for writer in 0..WRITERS as u8 {
         let page = store.scan("rows", &[writer], None, 100).await?;
         let values: Vec<_> = page.rows.into_iter().map(|(_, value)| value).collect();
         let expected: Vec<_> = (0..20u8).map(|n| Bytes::from(vec![writer, n])).collect();
         assert_eq!(values, expected);
     }
     let checkpoints = store.checkpoints("p").await?;
-    assert_eq!(checkpoints.len(), 32);
+    assert_eq!(checkpoints.len(), WRITERS);
     assert!(checkpoints.iter().all(|c| c.next_offset == 20));
     Ok(())
 }
