@@ -2,9 +2,8 @@
 //! batch writes (events, dead letters and snapshots; the replies apart, since a reply may only
 //! follow the events it names, see [`super::write`]), the replies to hand over in memory to
 //! gateways of this process instead (see `nagare_schemas::reply_handoff`) and the command
-//! offset to commit. The
-//! state is updated as commands are decided, so the next command of the batch sees the previous
-//! one's events; if the write fails, the caller throws the state away.
+//! offset to commit. The state is updated as commands are decided, so the next command of the
+//! batch sees the previous one's events; if the write fails, the caller throws the state away.
 
 use std::borrow::Cow;
 
