@@ -72,19 +72,27 @@ impl ObservedLog {
             .filter(|r| r.topic == self.topics.replies())
             .filter_map(|r| r.record.value.as_deref().and_then(|v| codec::decode_reply(v).ok()));
         for reply in named {
-            let CommandReply::Accepted(accepted) = reply else { continue };
-            for position in &accepted.positions {
-                let tp = TopicPartition::new(position.topic.clone(), position.partition as u32);
-                let high = self.inner.watermarks(&tp).await.map(|w| w.high).unwrap_or(0);
-                if high <= position.offset as u64 {
-                    self.breaches.lock().push(format!(
-                        "reply to {} names {tp}@{} before it is written (high {high})",
-                        accepted.command_id, position.offset
-                    ));
-                }
-            }
+            let breaches = unwritten_positions(self.inner.as_ref(), &reply).await;
+            self.breaches.lock().extend(breaches);
         }
     }
+}
+
+/// The positions an accepted reply names that the log does not hold yet, in words.
+async fn unwritten_positions(log: &dyn EventLog, reply: &CommandReply) -> Vec<String> {
+    let CommandReply::Accepted(accepted) = reply else { return Vec::new() };
+    let mut unwritten = Vec::new();
+    for position in &accepted.positions {
+        let tp = TopicPartition::new(position.topic.clone(), position.partition as u32);
+        let high = log.watermarks(&tp).await.map(|w| w.high).unwrap_or(0);
+        if high <= position.offset as u64 {
+            unwritten.push(format!(
+                "reply to {} names {tp}@{} before it is written (high {high})",
+                accepted.command_id, position.offset
+            ));
+        }
+    }
+    unwritten
 }
 
 #[async_trait]
@@ -180,20 +188,9 @@ impl HandedOver {
     fn register(&self, handoff: &ReplyHandoff, log: Arc<dyn EventLog>) {
         let (replies, breaches) = (Arc::clone(&self.replies), Arc::clone(&self.breaches));
         let registration = handoff.register(GATEWAY, move |reply| {
-            if let CommandReply::Accepted(accepted) = &reply {
-                for position in &accepted.positions {
-                    let tp = TopicPartition::new(position.topic.clone(), position.partition as u32);
-                    // The embedded log answers at once; nothing here waits on the processor.
-                    let high =
-                        futures::executor::block_on(log.watermarks(&tp)).map_or(0, |w| w.high);
-                    if high <= position.offset as u64 {
-                        breaches.lock().push(format!(
-                            "reply to {} handed over before {tp}@{} was written",
-                            accepted.command_id, position.offset
-                        ));
-                    }
-                }
-            }
+            // The embedded log answers at once; nothing here waits on the processor.
+            let unwritten = futures::executor::block_on(unwritten_positions(log.as_ref(), &reply));
+            breaches.lock().extend(unwritten);
             replies.lock().push(reply);
         });
         *self.registration.lock() = Some(registration);
