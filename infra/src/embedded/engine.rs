@@ -44,6 +44,7 @@ pub(crate) fn open_keyspace(db: &fjall::Database, name: &str) -> Result<fjall::K
         memtable_bytes: MEMTABLE_BYTES,
         l0_compaction_trigger: L0_COMPACTION_TRIGGER,
         point_reads: true,
+        compressed: false,
     };
     open_keyspace_tuned(db, name, tuning)
 }
@@ -60,6 +61,10 @@ pub(crate) struct KeyspaceTuning {
     /// Whether keys are looked up one by one: each table then carries a bloom filter, which
     /// a keyspace read only by ranges would build on every flush and never consult.
     pub(crate) point_reads: bool,
+    /// Whether its tables' data blocks are LZ4-compressed, at every level. Like the trigger,
+    /// fjall records it when it creates the keyspace: a keyspace keeps the value it was
+    /// created with (a block names its own compression, so reading never depends on it).
+    pub(crate) compressed: bool,
 }
 
 /// Opens (or creates) a keyspace tuned as `tuning` says.
@@ -73,7 +78,8 @@ pub(crate) fn open_keyspace_tuned(
             fjall::compaction::Leveled::default().with_l0_threshold(tuning.l0_compaction_trigger);
         let options = fjall::KeyspaceCreateOptions::default()
             .max_memtable_size(tuning.memtable_bytes)
-            .compaction_strategy(std::sync::Arc::new(compaction));
+            .compaction_strategy(std::sync::Arc::new(compaction))
+            .data_block_compression_policy(compression(tuning.compressed));
         if tuning.point_reads {
             options
         } else {
@@ -81,6 +87,13 @@ pub(crate) fn open_keyspace_tuned(
         }
     })
     .map_err(storage_error)
+}
+
+/// The compression of every level's data blocks. Set either way, since fjall's own default
+/// (with its `lz4` feature) compresses only from the third level on.
+fn compression(compressed: bool) -> fjall::config::CompressionPolicy {
+    let kind = if compressed { fjall::CompressionType::Lz4 } else { fjall::CompressionType::None };
+    fjall::config::CompressionPolicy::all(kind)
 }
 
 /// fjall's errors are diagnostic detail; callers can only report them.

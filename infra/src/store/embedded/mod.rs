@@ -57,9 +57,14 @@ pub(super) type Tables = HashMap<String, fjall::Keyspace>;
 /// Compaction waits for eight level-0 tables instead of four: a table's keys are spread by
 /// their hash, so every compaction into level 1 rewrites most of it, and doing so half as
 /// often took about a tenth off a rebuild's CPU (nine interleaved pairs: 4.5–5.6 s against
-/// 4.8–6.3 s). Point reads check up to twice as many level-0 tables' filters.
-const TABLE_TUNING: KeyspaceTuning =
-    KeyspaceTuning { memtable_bytes: 8 * 1024 * 1024, l0_compaction_trigger: 8, point_reads: true };
+/// 4.8–6.3 s). Point reads check up to twice as many level-0 tables' filters. Uncompressed:
+/// rows are read one at a time, and each read of a compressed block would decompress it.
+const TABLE_TUNING: KeyspaceTuning = KeyspaceTuning {
+    memtable_bytes: 8 * 1024 * 1024,
+    l0_compaction_trigger: 8,
+    point_reads: true,
+    compressed: false,
+};
 
 /// Opens (or creates) the keyspace of a table's rows.
 pub(super) fn open_table(db: &fjall::Database, table: &str) -> Result<fjall::Keyspace> {
