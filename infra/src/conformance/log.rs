@@ -197,6 +197,34 @@ pub async fn read_from_the_middle(log: Arc<dyn EventLog>) -> Result<()> {
     Ok(())
 }
 
+/// Reads that go back and forth between topics each return their own topic's records (on
+/// Kafka the reads share pooled consumers, each switched from one topic to another).
+pub async fn reads_alternate_between_topics(log: Arc<dyn EventLog>) -> Result<()> {
+    let mut topics = Vec::new();
+    for name in ["first", "second"] {
+        let topic = fresh_topic(log.as_ref(), 2).await?;
+        let batch: Vec<_> =
+            (0..5).map(|i| record(&topic, Some(1), None, &format!("{name}-{i}"))).collect();
+        log.append(batch, None).await?;
+        topics.push((topic, name));
+    }
+    for round in 0..2 {
+        for (topic, name) in &topics {
+            let tp = TopicPartition::new(topic.clone(), 1);
+            let values: Vec<String> = log
+                .read(&tp, round, 5)
+                .await?
+                .iter()
+                .filter_map(|r| r.record.value.as_ref())
+                .map(|value| String::from_utf8_lossy(value).into_owned())
+                .collect();
+            let expected: Vec<String> = (round..5).map(|i| format!("{name}-{i}")).collect();
+            assert_eq!(values, expected, "round {round}, {tp}");
+        }
+    }
+    Ok(())
+}
+
 pub async fn watermarks_follow_appends(log: Arc<dyn EventLog>) -> Result<()> {
     let topic = fresh_topic(log.as_ref(), 2).await?;
     let tp = TopicPartition::new(topic.clone(), 1);

@@ -67,6 +67,7 @@ macro_rules! log_conformance {
                 multi_topic_append_with_group_commit,
                 appends_without_sync_are_ordered_with_the_rest,
                 read_from_the_middle,
+                reads_alternate_between_topics,
                 watermarks_follow_appends,
                 reader_wakes_on_append,
                 reader_seek,
