@@ -42,8 +42,12 @@ pub(crate) struct BatchContext<'a> {
 pub(crate) struct PlannedBatch {
     /// Events first, then dead letters and snapshots.
     pub(crate) records: Vec<OutgoingRecord>,
-    /// The answers to the waiting gateways; they name positions of `records`.
+    /// The acceptances for waiting gateways of other processes; they name positions of
+    /// `records`.
     pub(crate) replies: Vec<OutgoingRecord>,
+    /// The rejections for waiting gateways of other processes, written only once the command
+    /// offset is committed (see [`super::write`]).
+    pub(crate) rejections: Vec<OutgoingRecord>,
     /// The answers to gateways of this process, handed over once `records` are durable.
     pub(crate) handed_over: Vec<(Recipient, CommandReply)>,
     /// Where the leading event records must land (the replies already name these positions).
@@ -60,6 +64,7 @@ struct Output {
     events: Vec<OutgoingRecord>,
     expected: Vec<Position>,
     replies: Vec<OutgoingRecord>,
+    rejections: Vec<OutgoingRecord>,
     handed_over: Vec<(Recipient, CommandReply)>,
     dead_letters: Vec<OutgoingRecord>,
 }
@@ -94,6 +99,7 @@ pub(crate) fn plan_batch(
     plan.expected = out.expected;
     plan.records = out.events;
     plan.replies = out.replies;
+    plan.rejections = out.rejections;
     plan.handed_over = out.handed_over;
     plan.records.extend(out.dead_letters);
     plan.records.extend(snapshots);
@@ -273,7 +279,12 @@ fn push_reply(
         out.handed_over.push((recipient, reply));
         return;
     }
-    out.replies.push(OutgoingRecord {
+    let written = if matches!(reply, CommandReply::Rejected(_)) {
+        &mut out.rejections
+    } else {
+        &mut out.replies
+    };
+    written.push(OutgoingRecord {
         topic: ctx.topics.replies(),
         partition: None,
         record: Record {

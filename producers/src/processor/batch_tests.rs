@@ -69,16 +69,19 @@ fn raw(
     }
 }
 
+/// The written answers: acceptances first, then rejections (written after the commit).
 fn replies(plan: &PlannedBatch) -> Vec<CommandReply> {
     plan.replies
         .iter()
+        .chain(&plan.rejections)
         .filter(|r| r.topic == topics().replies())
         .filter_map(|r| r.record.value.as_deref().and_then(|v| codec::decode_reply(v).ok()))
         .collect()
 }
 
 fn records_on(plan: &PlannedBatch, topic: &str) -> Vec<OutgoingRecord> {
-    plan.records.iter().chain(&plan.replies).filter(|r| r.topic == topic).cloned().collect()
+    let written = plan.records.iter().chain(&plan.replies).chain(&plan.rejections);
+    written.filter(|r| r.topic == topic).cloned().collect()
 }
 
 #[test]
@@ -160,6 +163,7 @@ fn a_later_command_of_the_batch_sees_the_earlier_ones() {
         })
         .collect();
     assert_eq!(codes, vec![None, None, Some(RejectionCode::Conflict)]);
+    assert_eq!((plan.replies.len(), plan.rejections.len()), (2, 1), "rejections apart");
 }
 
 #[test]
@@ -183,8 +187,8 @@ fn poison_records_are_dead_lettered_and_the_batch_goes_on() {
     let replies = replies(&plan);
     // The undecodable one is answered (its id was readable); the id-less one cannot be.
     assert_eq!(replies.len(), 2);
-    assert!(matches!(&replies[0], CommandReply::Rejected(r) if r.command_id == "bad-1"));
-    assert!(matches!(&replies[1], CommandReply::Accepted(a) if a.command_id == "cmd-ok"));
+    assert!(matches!(&replies[0], CommandReply::Accepted(a) if a.command_id == "cmd-ok"));
+    assert!(matches!(&replies[1], CommandReply::Rejected(r) if r.command_id == "bad-1"));
     assert_eq!(plan.commit.map(|c| c.offsets[0].1), Some(3));
 }
 

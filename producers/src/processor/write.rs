@@ -4,20 +4,27 @@
 //! visible before those events are durable. On a log whose `append` is atomic (the embedded
 //! log) one append carries everything: events, dead letters, snapshots, replies and the command
 //! offset. On a log without atomic appends (Kafka without transactions) a crash could leave any
-//! subset of one append written, so the batch is written in two steps:
+//! subset of one append written, so the batch is written in steps:
 //!
 //! 1. events, dead letters and snapshots — awaited until durable, their positions checked
 //!    against the prediction the replies were built from;
-//! 2. the replies, and with them the command offset (committed only after they are durable).
+//! 2. the acceptances, and with them the command offset (committed only after they are
+//!    durable);
+//! 3. the rejections, once the offset is committed.
 //!
-//! A crash between the two leaves events without replies and the commands uncommitted: the
-//! next owner of the partition rebuilds from the events (their headers carry the command ids),
-//! re-reads the commands and answers them as duplicates, and so is a client's retry with the
-//! same `commandId`.
+//! A crash between the first two leaves events without replies and the commands uncommitted:
+//! the next owner of the partition rebuilds from the events (their headers carry the command
+//! ids), re-reads the commands and answers the accepted ones as duplicates, and so is a
+//! client's retry with the same `commandId`. A rejected command leaves no event to recognise
+//! it by: read again, it is decided again, against a state that now holds the rest of its
+//! batch, and may be accepted. So a rejection is answered only once its command can no longer
+//! be read again; a crash before that leaves it unanswered (the gateway's wait ends without an
+//! outcome, as with any lost answer), never contradicted.
 //!
-//! Replies to gateways of this process are handed over in memory as soon as the events are
-//! durable (after the one append, or after the first step), never before; a batch whose events
-//! were not written hands nothing over.
+//! Replies to gateways of this process are handed over in memory instead of written, at the
+//! same points: acceptances as soon as the events are durable (after the one append, or after
+//! the first step), rejections with the commit; a batch whose events were not written hands
+//! nothing over.
 
 use nagare_infra::{EventLog, Position};
 use nagare_schemas::replies::CommandReply;
@@ -39,27 +46,47 @@ pub(crate) enum WriteOutcome {
 }
 
 /// Writes the batch: one atomic append when `atomic` (the log's `atomic_append`), else events
-/// first and replies with the commit second.
+/// first, acceptances with the commit second and rejections third.
 pub(crate) async fn write_batch(
     log: &dyn EventLog,
     atomic: bool,
     plan: PlannedBatch,
 ) -> WriteOutcome {
-    let PlannedBatch { mut records, replies, handed_over, expected, commit, .. } = plan;
+    let PlannedBatch { mut records, replies, rejections, handed_over, expected, commit, .. } = plan;
     if atomic {
         records.extend(replies);
+        records.extend(rejections);
         let outcome = append_checked(log, records, commit, &expected).await;
         if matches!(outcome, WriteOutcome::Written) {
             hand_over(handed_over);
         }
         return outcome;
     }
+    let (rejected_here, accepted_here): (Vec<_>, Vec<_>) =
+        handed_over.into_iter().partition(|(_, reply)| matches!(reply, CommandReply::Rejected(_)));
     match append_checked(log, records, None, &expected).await {
         WriteOutcome::Written => {
-            hand_over(handed_over);
-            append_checked(log, replies, commit, &[]).await
+            hand_over(accepted_here);
+            let outcome = append_checked(log, replies, commit, &[]).await;
+            if matches!(outcome, WriteOutcome::Written) {
+                hand_over(rejected_here);
+                write_rejections(log, rejections).await;
+            }
+            outcome
         }
         not_written => not_written,
+    }
+}
+
+/// Writes the rejections of a committed batch. The batch stands if they are lost: their
+/// gateways' waits end without an outcome, and a retry is decided afresh.
+async fn write_rejections(log: &dyn EventLog, rejections: Vec<nagare_infra::OutgoingRecord>) {
+    if rejections.is_empty() {
+        return;
+    }
+    let count = rejections.len();
+    if let Err(error) = log.append(rejections, None).await {
+        tracing::warn!(%error, count, "writing rejections failed; their gateways get no answer");
     }
 }
 

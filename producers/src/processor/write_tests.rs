@@ -19,7 +19,7 @@ use nagare_schemas::codec;
 use nagare_schemas::commands::{AddStock, Command, CreateCategory, CreateProduct};
 use nagare_schemas::events::AggregateType;
 use nagare_schemas::metadata;
-use nagare_schemas::replies::{CommandAccepted, CommandReply};
+use nagare_schemas::replies::{CommandAccepted, CommandReply, RejectionCode};
 use nagare_schemas::reply_handoff::{HandoffRegistration, ReplyHandoff};
 use nagare_schemas::topics::Topics;
 use nagare_schemas::values::EntityId;
@@ -30,6 +30,8 @@ use crate::ProcessorConfig;
 
 const PARTITIONS: u32 = 2;
 const GATEWAY: &str = "gateway-test";
+/// The processor's consumer group.
+const GROUP: &str = "processors";
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Which of the appends carrying replies fail, by their number (0 for the first).
@@ -65,17 +67,48 @@ impl ObservedLog {
         (0..made).filter(|&n| (self.fail_reply_append)(n)).count()
     }
 
-    /// A reply may only name positions the log already holds.
+    /// A reply may only name positions the log already holds, and a rejection may only answer
+    /// a command whose offset is committed.
     async fn check_replies(&self, records: &[OutgoingRecord]) {
         let named = records
             .iter()
             .filter(|r| r.topic == self.topics.replies())
             .filter_map(|r| r.record.value.as_deref().and_then(|v| codec::decode_reply(v).ok()));
         for reply in named {
-            let breaches = unwritten_positions(self.inner.as_ref(), &reply).await;
+            let mut breaches = unwritten_positions(self.inner.as_ref(), &reply).await;
+            breaches.extend(uncommitted_command(self.inner.as_ref(), &self.topics, &reply).await);
             self.breaches.lock().extend(breaches);
         }
     }
+}
+
+/// For a rejection: its command, if the processor's committed offset does not cover it yet (a
+/// crash would have it read and decided again), in words.
+async fn uncommitted_command(
+    log: &dyn EventLog,
+    topics: &Topics,
+    reply: &CommandReply,
+) -> Vec<String> {
+    let CommandReply::Rejected(rejected) = reply else { return Vec::new() };
+    for partition in 0..PARTITIONS {
+        let tp = TopicPartition::new(topics.commands(), partition);
+        let commands = log.read(&tp, 0, 1_000).await.unwrap_or_default();
+        let Some(command) = commands.iter().find(|c| {
+            c.record.header(metadata::COMMAND_ID).map(|v| v.as_ref())
+                == Some(rejected.command_id.as_bytes())
+        }) else {
+            continue;
+        };
+        let committed = log.committed(GROUP, &tp).await.ok().flatten().unwrap_or(0);
+        if committed <= command.offset {
+            return vec![format!(
+                "rejection of {} answered before {tp}@{} was committed (committed {committed})",
+                rejected.command_id, command.offset
+            )];
+        }
+        return Vec::new();
+    }
+    vec![format!("rejection of {}, a command not in the log", rejected.command_id)]
 }
 
 /// The positions an accepted reply names that the log does not hold yet, in words.
@@ -185,11 +218,15 @@ struct HandedOver {
 }
 
 impl HandedOver {
-    fn register(&self, handoff: &ReplyHandoff, log: Arc<dyn EventLog>) {
+    fn register(&self, handoff: &ReplyHandoff, log: Arc<dyn EventLog>, topics: Topics) {
         let (replies, breaches) = (Arc::clone(&self.replies), Arc::clone(&self.breaches));
         let registration = handoff.register(GATEWAY, move |reply| {
             // The embedded log answers at once; nothing here waits on the processor.
-            let unwritten = futures::executor::block_on(unwritten_positions(log.as_ref(), &reply));
+            let unwritten = futures::executor::block_on(async {
+                let mut found = unwritten_positions(log.as_ref(), &reply).await;
+                found.extend(uncommitted_command(log.as_ref(), &topics, &reply).await);
+                found
+            });
             breaches.lock().extend(unwritten);
             replies.lock().push(reply);
         });
@@ -246,14 +283,10 @@ impl Fixture {
         });
         let reply_handoff = ReplyHandoff::default();
         if let Some(handed_over) = handoff {
-            handed_over.register(&reply_handoff, Arc::clone(&log.inner));
+            handed_over.register(&reply_handoff, Arc::clone(&log.inner), topics.clone());
         }
-        let config = ProcessorConfig {
-            group: "processors".into(),
-            snapshot_every,
-            batch_size: 16,
-            reply_handoff,
-        };
+        let config =
+            ProcessorConfig { group: GROUP.into(), snapshot_every, batch_size: 16, reply_handoff };
         let shutdown = CancellationToken::new();
         let dyn_log: Arc<dyn EventLog> = log.clone();
         let task =
@@ -317,6 +350,24 @@ impl Fixture {
                 started.elapsed() < PATIENCE,
                 "no {count} acceptances of {command_id}: {accepted:?}"
             );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits for the first answer to a command id in the replies topic.
+    async fn answer(&self, command_id: &str) -> CommandReply {
+        let started = Instant::now();
+        loop {
+            let answer = self
+                .read_topic(&self.log.topics.replies())
+                .await
+                .into_iter()
+                .filter_map(|r| r.record.value.as_deref().and_then(|v| codec::decode_reply(v).ok()))
+                .find(|reply| reply.command_id() == command_id);
+            if let Some(answer) = answer {
+                return answer;
+            }
+            assert!(started.elapsed() < PATIENCE, "no answer to {command_id}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -502,5 +553,36 @@ async fn replies_to_a_gateway_of_this_process_are_handed_over_once_durable_and_n
         assert_eq!(handed_over.breaches.lock().clone(), Vec::<String>::new());
         assert!(fixture.read_topic(&fixture.log.topics.replies()).await.is_empty());
         assert_eq!(fixture.log.breaches(), Vec::<String>::new());
+    }
+}
+
+/// A rejected command leaves no event to recognise it by, so if it were read again after a
+/// crash it would be decided again: its rejection is answered, written or handed over, only
+/// once the command offset is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_atomic_appends_a_rejection_is_answered_once_its_command_is_committed() {
+    for in_process in [false, true] {
+        let handed_over = HandedOver::default();
+        let gateway = in_process.then_some(&handed_over);
+        let mut fixture = Fixture::start_with_handoff(false, NEVER, None, gateway).await;
+        let unknown = AddStock { product_id: id("no-such-product"), quantity: 1 };
+        fixture.send(&create_category(0), "c-0").await;
+        fixture.send(&Command::AddStock(unknown), "s-0").await;
+        fixture.send(&create_category(1), "c-1").await;
+        let rejection = if in_process {
+            let replies = handed_over.wait_for(3).await;
+            replies.into_iter().find(|r| r.command_id() == "s-0")
+        } else {
+            Some(fixture.answer("s-0").await)
+        };
+        fixture.stop().await;
+        match rejection {
+            Some(CommandReply::Rejected(rejected)) => {
+                assert_eq!(rejected.code, RejectionCode::NotFound, "{rejected:?}");
+            }
+            other => panic!("s-0 answered {other:?} (in process: {in_process})"),
+        }
+        assert_eq!(fixture.log.breaches(), Vec::<String>::new(), "in process: {in_process}");
+        assert_eq!(handed_over.breaches.lock().clone(), Vec::<String>::new());
     }
 }
