@@ -7,8 +7,9 @@
 //! committed offset. On `Revoked(p)` it drops the state of `p`, and records of a partition it
 //! does not own are never decided. Each batch of a partition is decided in memory ([`batch`])
 //! and written by [`write`]: one atomic append of events, replies, dead letters, snapshots and
-//! the command offset where the log allows it, else events before replies — so many commands
-//! share one durable write, and no reply names an event that is not durable. If the write
+//! the command offset where the log allows it, else events before replies (and rejections
+//! after the commit) — so many commands share one durable write, no reply names an event that
+//! is not durable, and no rejection answers a command that could still be read again. If the write
 //! fails, the in-memory state may be ahead of the log: the partition is rebuilt from the log and
 //! re-read from the committed offset.
 //!
