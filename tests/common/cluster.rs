@@ -64,7 +64,7 @@ impl Node {
         extra: &[&str],
     ) -> Node {
         let store = tempfile::tempdir().expect("create a store directory");
-        let args: Vec<String> = [
+        let mut args: Vec<String> = [
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -80,8 +80,7 @@ impl Node {
         .iter()
         .map(|a| a.to_string())
         .collect();
-        let args: Vec<String> =
-            args.into_iter().chain(extra.iter().map(|a| a.to_string())).collect();
+        args.extend(extra.iter().map(|a| a.to_string()));
         let mut command = nagare_command(&args);
         if roles.contains("gateway") || roles.contains("projections") {
             command.args(["--store".to_owned(), format!("embedded://{}", store.path().display())]);

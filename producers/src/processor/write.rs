@@ -81,11 +81,8 @@ pub(crate) async fn write_batch(
 /// Writes the rejections of a committed batch. The batch stands if they are lost: their
 /// gateways' waits end without an outcome, and a retry is decided afresh.
 async fn write_rejections(log: &dyn EventLog, rejections: Vec<nagare_infra::OutgoingRecord>) {
-    if rejections.is_empty() {
-        return;
-    }
     let count = rejections.len();
-    if let Err(error) = log.append(rejections, None).await {
+    if let WriteOutcome::Failed(error) = append_checked(log, rejections, None, &[]).await {
         tracing::warn!(%error, count, "writing rejections failed; their gateways get no answer");
     }
 }

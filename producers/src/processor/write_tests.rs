@@ -328,9 +328,25 @@ impl Fixture {
 
     /// Waits for the `count`-th acceptance of a command id; returns every acceptance so far.
     async fn accepted(&self, command_id: &str, count: usize) -> Vec<CommandAccepted> {
+        let answers = self.answers(command_id, |answers| acceptances(answers).len() >= count);
+        acceptances(&answers.await)
+    }
+
+    /// Waits for the first answer to a command id in the replies topic.
+    async fn answer(&self, command_id: &str) -> CommandReply {
+        let mut answers = self.answers(command_id, |answers| !answers.is_empty()).await;
+        answers.remove(0)
+    }
+
+    /// Waits until the answers to a command id in the replies topic are `enough`; returns them.
+    async fn answers(
+        &self,
+        command_id: &str,
+        enough: impl Fn(&[CommandReply]) -> bool,
+    ) -> Vec<CommandReply> {
         let started = Instant::now();
         loop {
-            let accepted: Vec<CommandAccepted> = self
+            let answers: Vec<CommandReply> = self
                 .read_topic(&self.log.topics.replies())
                 .await
                 .into_iter()
@@ -338,36 +354,15 @@ impl Fixture {
                     r.record.header(metadata::COMMAND_ID).map(|v| v.as_ref())
                         == Some(command_id.as_bytes())
                 })
-                .filter_map(|r| match r.record.value.as_deref().map(codec::decode_reply) {
-                    Some(Ok(CommandReply::Accepted(accepted))) => Some(accepted),
-                    _ => None,
-                })
+                .filter_map(|r| r.record.value.as_deref().and_then(|v| codec::decode_reply(v).ok()))
                 .collect();
-            if accepted.len() >= count {
-                return accepted;
+            if enough(&answers) {
+                return answers;
             }
             assert!(
                 started.elapsed() < PATIENCE,
-                "no {count} acceptances of {command_id}: {accepted:?}"
+                "not enough answers to {command_id}: {answers:?}"
             );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Waits for the first answer to a command id in the replies topic.
-    async fn answer(&self, command_id: &str) -> CommandReply {
-        let started = Instant::now();
-        loop {
-            let answer = self
-                .read_topic(&self.log.topics.replies())
-                .await
-                .into_iter()
-                .filter_map(|r| r.record.value.as_deref().and_then(|v| codec::decode_reply(v).ok()))
-                .find(|reply| reply.command_id() == command_id);
-            if let Some(answer) = answer {
-                return answer;
-            }
-            assert!(started.elapsed() < PATIENCE, "no answer to {command_id}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -403,6 +398,15 @@ async fn declare_topics(log: &dyn EventLog, topics: &Topics) {
             panic!("ensure topic: {error}");
         }
     }
+}
+
+/// The acceptances among answers.
+fn acceptances(answers: &[CommandReply]) -> Vec<CommandAccepted> {
+    let accepted = answers.iter().filter_map(|answer| match answer {
+        CommandReply::Accepted(accepted) => Some(accepted.clone()),
+        CommandReply::Rejected(_) => None,
+    });
+    accepted.collect()
 }
 
 fn id(seed: &str) -> String {
