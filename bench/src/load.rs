@@ -1,6 +1,12 @@
 //! Driving load: concurrent clients, each running one operation after another until the run is
 //! over, closed loop (as fast as answers come) or open loop (each operation due at its slot of
 //! a schedule, its latency counted from then, so a stalled server cannot hide its delays).
+//!
+//! In an open loop the clients share one queue of slots: a client that is free takes the next
+//! slot, whoever ran the last one. A slot waits only when every client is busy, and then its
+//! wait counts. Had each client its own fixed share of the slots instead, one slow answer would
+//! make that client late for its next slots while the others stood idle: a delay of the load
+//! generator's own making, counted as the server's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,21 +54,18 @@ where
     let start = Instant::now();
     let deadline = start + load.duration;
     let schedule = load.rate.map(|rate| OpenLoopSchedule::new(start, rate)).transpose()?;
+    let next_slot = Arc::new(AtomicU64::new(0));
     let mut clients = Vec::with_capacity(load.clients);
     for client in 0..load.clients {
         let (counter, failed, operation) = (progress.counter(), failed.clone(), operation.clone());
-        let window = window.clone();
-        let stride = load.clients as u64;
+        let (window, next_slot) = (window.clone(), next_slot.clone());
         clients.push(tokio::spawn(async move {
             let mut latency = LatencyRecorder::new();
-            // Open loop: this client takes every `stride`-th slot of the shared schedule.
-            let mut slot = client as u64;
             let mut sequence = 0;
             loop {
                 let due = match schedule {
                     Some(schedule) => {
-                        let due = schedule.due(slot);
-                        slot += stride;
+                        let due = schedule.due(next_slot.fetch_add(1, Ordering::Relaxed));
                         if due >= deadline {
                             break;
                         }
@@ -116,6 +119,26 @@ mod tests {
         assert_eq!(outcome.succeeded + outcome.failed, 20);
         assert_eq!(outcome.failed, 4);
         assert_eq!(outcome.latency.count(), 20);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn open_loop_slots_go_to_free_clients_not_to_a_busy_one() {
+        // 100/s: a slot every 10 ms. Client 0's first operation takes 100 ms; the three others
+        // answer at once, so every other slot is run on time by whichever client is free.
+        let load = Load { clients: 4, duration: Duration::from_millis(300), rate: Some(100.0) };
+        let outcome = drive("test", load, |client, sequence| async move {
+            if client == 0 && sequence == 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(outcome.succeeded, 30);
+        // The slow one is the only late operation; with a fixed share per client, its next
+        // slots (due 40, 80 ms after it) would have waited for it.
+        assert_eq!(outcome.latency.max_us() / 1_000, 100, "{outcome:?}");
+        assert!(outcome.latency.quantile_us(0.95) < 1_000, "{outcome:?}");
     }
 
     #[tokio::test]
