@@ -68,10 +68,16 @@ impl CatalogFeed {
     }
 
     /// Applies every event up to the high watermarks read now. Returns how many were read.
+    ///
+    /// The watermarks of all partitions are asked at once: on Kafka each is a broker round
+    /// trip, and this runs before every command that asks the catalog.
     pub async fn catch_up(&mut self) -> Result<usize> {
+        let log = self.log.as_ref();
+        let marks =
+            futures::future::try_join_all(self.partitions.iter().map(|tp| log.watermarks(tp)))
+                .await?;
         let mut read = 0;
-        for tp in &self.partitions {
-            let marks = self.log.watermarks(tp).await?;
+        for (tp, marks) in self.partitions.iter().zip(marks) {
             let mut next = self.next.get(tp).copied().unwrap_or(0).max(marks.low);
             while next < marks.high {
                 let records = self.log.read(tp, next, READ_CHUNK).await?;
