@@ -3,7 +3,9 @@
 //! Before deciding a command that asks the catalog, the processor calls [`CatalogFeed::catch_up`]:
 //! it reads the current high watermarks and applies everything up to them, so the decision
 //! sees every event acknowledged before the command was read. Reads are plain partition reads
-//! (no consumer group): every processor process keeps its own full catalog.
+//! (no consumer group): every processor process keeps its own full catalog. Events the
+//! processor wrote itself were applied when it decided them; it says where they landed
+//! ([`CatalogFeed::skip_applied`]) and catch-up does not read them back.
 //!
 //! The race that remains: two commands on *different* partitions, decided concurrently by two
 //! processors (or in two batches whose appends have not landed yet), cannot see each other.
@@ -15,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use nagare_infra::{EventLog, Offset, TopicPartition};
+use nagare_infra::{EventLog, Offset, Position, TopicPartition};
 use nagare_schemas::codec;
 use nagare_schemas::events::AggregateType;
 use nagare_schemas::metadata;
@@ -67,6 +69,26 @@ impl CatalogFeed {
         self.next.clear();
     }
 
+    /// Moves past events this process has written and already applied (the processor applies
+    /// what it decides through [`catalog_mut`](Self::catalog_mut)), so that the next catch-up
+    /// does not read them back: on Kafka such a read is a broker round trip or two, before
+    /// every command that asks the catalog. A partition moves only where its next offset to
+    /// apply is the first of them, so nothing another writer put before them is passed over.
+    /// `positions` are in the order they were written.
+    pub fn skip_applied(&mut self, positions: &[Position]) {
+        for position in positions {
+            let next = self
+                .next
+                .iter_mut()
+                .find(|(tp, _)| tp.partition == position.partition && tp.topic == position.topic);
+            if let Some((_, next)) = next
+                && *next == position.offset
+            {
+                *next += 1;
+            }
+        }
+    }
+
     /// Applies every event up to the high watermarks read now. Returns how many were read.
     ///
     /// The watermarks of all partitions are asked at once: on Kafka each is a broker round
@@ -106,3 +128,7 @@ impl CatalogFeed {
         Ok(read)
     }
 }
+
+#[cfg(test)]
+#[path = "feed_tests.rs"]
+mod tests;

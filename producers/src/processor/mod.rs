@@ -232,16 +232,23 @@ impl Processor {
         }
         let (log, atomic) = (self.log.as_ref(), self.atomic_append);
         let mut written = Vec::with_capacity(decided.len());
-        let mut writes = Vec::with_capacity(decided.len());
-        for Decided { tp, commands, plan } in decided {
+        let mut plans = Vec::with_capacity(decided.len());
+        for Decided { tp, commands, mut plan } in decided {
             let counts = (plan.accepted, plan.duplicates, plan.rejected, plan.dead_lettered);
-            written.push((tp, commands, counts));
-            writes.push(write_batch(log, atomic, plan));
+            let events = std::mem::take(&mut plan.expected);
+            written.push((tp, commands, counts, events));
+            plans.push(plan);
         }
+        let writes = plans
+            .into_iter()
+            .zip(&written)
+            .map(|(plan, (_, _, _, events))| write_batch(log, atomic, plan, events));
         let outcomes = futures::future::join_all(writes).await;
-        for ((tp, commands, counts), outcome) in written.into_iter().zip(outcomes) {
+        for ((tp, commands, counts, events), outcome) in written.into_iter().zip(outcomes) {
             match outcome {
                 WriteOutcome::Written => {
+                    // The catalog applied these events when they were decided.
+                    self.catalog.skip_applied(&events);
                     let (accepted, duplicates, rejected, dead_lettered) = counts;
                     tracing::debug!(
                         %tp,

@@ -46,17 +46,19 @@ pub(crate) enum WriteOutcome {
 }
 
 /// Writes the batch: one atomic append when `atomic` (the log's `atomic_append`), else events
-/// first, acceptances with the commit second and rejections third.
+/// first, acceptances with the commit second and rejections third. `expected` are the
+/// positions its events must land at (the plan's, taken out so the caller keeps them).
 pub(crate) async fn write_batch(
     log: &dyn EventLog,
     atomic: bool,
     plan: PlannedBatch,
+    expected: &[Position],
 ) -> WriteOutcome {
-    let PlannedBatch { mut records, replies, rejections, handed_over, expected, commit, .. } = plan;
+    let PlannedBatch { mut records, replies, rejections, handed_over, commit, .. } = plan;
     if atomic {
         records.extend(replies);
         records.extend(rejections);
-        let outcome = append_checked(log, records, commit, &expected).await;
+        let outcome = append_checked(log, records, commit, expected).await;
         if matches!(outcome, WriteOutcome::Written) {
             hand_over(handed_over);
         }
@@ -64,7 +66,7 @@ pub(crate) async fn write_batch(
     }
     let (rejected_here, accepted_here): (Vec<_>, Vec<_>) =
         handed_over.into_iter().partition(|(_, reply)| matches!(reply, CommandReply::Rejected(_)));
-    match append_checked(log, records, None, &expected).await {
+    match append_checked(log, records, None, expected).await {
         WriteOutcome::Written => {
             hand_over(accepted_here);
             let outcome = append_checked(log, replies, commit, &[]).await;
